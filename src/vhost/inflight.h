@@ -1,0 +1,30 @@
+/*
+ * Inflight I/O tracking (INFLIGHT_SHMFD, vhost-user.rst "Inflight I/O tracking"): a shared memory
+ * area, one region per queue, in which the back-end marks the split-ring heads it has taken and not
+ * yet returned. It outlives a crash of the back-end: the front-end keeps the fd and hands it back
+ * (SET_INFLIGHT_FD) to the next back-end instance, which can resubmit what was marked.
+ */
+#ifndef VHOSTD_VHOST_INFLIGHT_H
+#define VHOSTD_VHOST_INFLIGHT_H
+
+#include <stdint.h>
+
+struct vhost_inflight;
+struct vhost_inflight_queue;
+
+/* GET_INFLIGHT_FD: creates a zeroed area for num_queues queues of queue_size; returns its fd
+ * (the caller sends, then closes it) and size. */
+int vhost_inflight_create(uint16_t num_queues, uint16_t queue_size, struct vhost_inflight **out,
+			  int *fd, uint64_t *size);
+/* SET_INFLIGHT_FD: maps an area the front-end kept. Takes the fd. */
+int vhost_inflight_attach(int fd, uint64_t size, uint64_t offset, uint16_t num_queues,
+			  uint16_t queue_size, struct vhost_inflight **out);
+void vhost_inflight_free(struct vhost_inflight *inf);
+/* The region of queue q (NULL when q is beyond the area or the queue size differs). */
+struct vhost_inflight_queue *vhost_inflight_queue(struct vhost_inflight *inf, uint16_t q, uint16_t queue_size);
+
+/* Worker: a head was taken / returned (split rings). */
+void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head);
+void vhost_inflight_put(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx);
+
+#endif

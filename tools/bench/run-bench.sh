@@ -1,0 +1,145 @@
+#!/bin/bash
+# vhostd against qemu-storage-daemon, one server at a time on CPU 0 and vhost-bench on CPU 1:
+#   null  vhostd bdev_null_create        vs qsd null-co
+#   data  vhostd bdev_uring_create on a  vs qsd file (io_uring, page cache) + raw,
+#         1 GiB file in /dev/shm
+# Each pair: QD 32 randread IOPS and server CPU per I/O, QD 1 average and p99 latency, server RSS.
+#   tools/bench/run-bench.sh BUILD_DIR      (BENCH_TIME=seconds per run, default 10)
+set -u
+build=$(cd "${1:-build}" && pwd)
+bench=$build/tools/bench/vhost-bench
+rpc=$build/tools/bench/bench-rpc
+vhostd=$build/app/vhostd
+secs=${BENCH_TIME:-10}
+qsd_bin=$(command -v qemu-storage-daemon || true)
+
+work=$(mktemp -d /tmp/vhostd-bench.XXXXXX)
+image=/dev/shm/vhostd-bench-$$.img
+server_pid=
+declare -A res
+
+cleanup() {
+	stop_server
+	rm -rf "$work" "$image"
+}
+trap cleanup EXIT
+
+die() {
+	echo "run-bench: $*" >&2
+	exit 1
+}
+
+[ -x "$bench" ] || die "$bench missing: build first"
+[ -n "$qsd_bin" ] || die "qemu-storage-daemon not found (Debian package qemu-system-common)"
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: server on CPU 0, client on CPU 1"
+
+wait_for_socket() { # path
+	for _ in $(seq 500); do
+		[ -S "$1" ] && return 0
+		[ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null && return 1
+		sleep 0.01
+	done
+	return 1
+}
+
+stop_server() {
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null
+		wait "$server_pid" 2>/dev/null
+		server_pid=
+	fi
+}
+
+start_qsd() { # pair -> sets $sock
+	local blockdev
+	sock=$work/qsd.sock
+	rm -f "$sock"
+	if [ "$1" = null ]; then
+		blockdev=(--blockdev driver=null-co,node-name=n,size=1073741824)
+	else
+		blockdev=(--blockdev "driver=file,node-name=f,filename=$image,cache.direct=off,aio=io_uring"
+			  --blockdev driver=raw,node-name=n,file=f)
+	fi
+	taskset -c 0 "$qsd_bin" "${blockdev[@]}" \
+		--export "type=vhost-user-blk,id=e,node-name=n,addr.type=unix,addr.path=$sock,writable=on" \
+		>"$work/qsd.log" 2>&1 &
+	server_pid=$!
+	wait_for_socket "$sock" || { cat "$work/qsd.log" >&2; return 1; }
+}
+
+start_vhostd() { # pair -> sets $sock
+	local dir=$work/vhostd rpcsock=$work/vhostd.rpc
+	rm -rf "$dir" "$rpcsock"
+	mkdir -p "$dir"
+	taskset -c 0 "$vhostd" -S "$dir" -r "$rpcsock" --cpumask 0x1 >"$work/vhostd.log" 2>&1 &
+	server_pid=$!
+	wait_for_socket "$rpcsock" || { cat "$work/vhostd.log" >&2; return 1; }
+	if [ "$1" = null ]; then
+		"$rpc" "$rpcsock" bdev_null_create \
+			'{"name":"bench0","num_blocks":2097152,"block_size":512}' >/dev/null || return 1
+	else
+		"$rpc" "$rpcsock" bdev_uring_create \
+			"{\"name\":\"bench0\",\"filename\":\"$image\"}" >/dev/null || return 1
+	fi
+	"$rpc" "$rpcsock" vhost_create_blk_controller \
+		'{"ctrlr":"bench","dev_name":"bench0","cpumask":"0x1"}' >/dev/null || return 1
+	sock=$dir/bench
+	wait_for_socket "$sock"
+}
+
+field() { # json name
+	sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"
+}
+
+measure() { # server pair
+	local key=$2/$1 out
+	out=$(taskset -c 1 "$bench" --socket "$sock" --rw randread --qd 32 --time "$secs" \
+		--server-pid "$server_pid" --json) || return 1
+	res[$key/iops]=$(field "$out" iops)
+	res[$key/cpu]=$(field "$out" server_cpu_us_per_io)
+	out=$(taskset -c 1 "$bench" --socket "$sock" --rw randread --qd 1 --time "$secs" \
+		--server-pid "$server_pid" --json) || return 1
+	res[$key/lat]=$(field "$out" lat_avg_us)
+	res[$key/p99]=$(field "$out" lat_p99_us)
+	res[$key/rss]=$(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
+}
+
+run_pair() { # pair
+	if start_qsd "$1"; then
+		measure qsd "$1" || echo "run-bench: qsd $1 run failed" >&2
+	else
+		echo "run-bench: qemu-storage-daemon ($1) did not start" >&2
+	fi
+	stop_server
+	if [ -x "$vhostd" ]; then
+		if start_vhostd "$1"; then
+			measure vhostd "$1" || echo "run-bench: vhostd $1 run failed" >&2
+		else
+			echo "run-bench: vhostd ($1) did not start; log:" >&2
+			tail -20 "$work/vhostd.log" >&2
+		fi
+		stop_server
+	fi
+}
+
+row() { # pair metric label
+	local v=${res[$1/vhostd/$2]:-} q=${res[$1/qsd/$2]:-} ratio=-
+	[ -n "$v" ] && [ -n "$q" ] && ratio=$(awk -v a="$v" -v b="$q" 'BEGIN {
+		if (b > 0) printf "%.2f", a / b; else print "-" }')
+	printf '%-5s %-30s %12s %12s %10s\n' "$1" "$3" "${v:--}" "${q:--}" "$ratio"
+}
+
+echo "vhost-bench: ${secs}s per run, 4 KiB randread, server on CPU 0, client on CPU 1"
+[ -x "$vhostd" ] || echo "(no $vhostd yet: vhostd column left empty)"
+run_pair null
+head -c 1G /dev/zero >"$image" || die "cannot create $image"
+run_pair data
+
+printf '\n%-5s %-30s %12s %12s %10s\n' pair metric vhostd qsd vhostd/qsd
+for pair in null data; do
+	row "$pair" iops "QD32 IOPS"
+	row "$pair" cpu "QD32 server CPU us/IO"
+	row "$pair" lat "QD1 avg latency us"
+	row "$pair" p99 "QD1 p99 latency us"
+	row "$pair" rss "server RSS MiB"
+done
