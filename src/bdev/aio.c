@@ -141,7 +141,7 @@ static void aio_submit(struct bdev *bdev, void *chctx, struct bdev_io *io)
 {
 	struct aio_channel *ch = chctx;
 
-	if (io->type == BDEV_IO_UNMAP || io->type == BDEV_IO_WRITE_ZEROES) {
+	if (bdev_file_io_is_sync(bdev->ctx, io)) {
 		bdev_file_io_sync(bdev->ctx, io);
 		return;
 	}

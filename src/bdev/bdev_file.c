@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(struct bdev_file_io) <= sizeof(((struct bdev_io *)0)->driver_ctx),
@@ -106,6 +109,15 @@ static void file_close(struct bdev_file *f)
 	f->filename = NULL;
 }
 
+static bool file_is_memory_backed(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return false;
+	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC || sfs.f_type == HUGETLBFS_MAGIC;
+}
+
 static int file_open(struct bdev_file *f, const char *filename, const char *name,
 		     uint32_t block_size, const uint8_t *uuid, const struct bdev_ops *ops,
 		     const char *product_name)
@@ -126,6 +138,7 @@ static int file_open(struct bdev_file *f, const char *filename, const char *name
 	if (rc)
 		goto fail;
 	f->is_blockdev = S_ISBLK(st.st_mode);
+	f->memory_backed = !f->is_blockdev && file_is_memory_backed(f->fd);
 	/* EINVAL: this file system has no O_DIRECT (tmpfs before 6.6, ramfs, ...). */
 	f->fd_direct = open(filename, O_RDWR | O_CLOEXEC | O_DIRECT);
 	if (f->fd_direct < 0 && errno != EINVAL) {
@@ -381,13 +394,43 @@ static int file_write_zeroes(struct bdev_file *f, uint64_t off, uint64_t len)
 	return rc;
 }
 
+bool bdev_file_io_is_sync(const struct bdev_file *f, const struct bdev_io *io)
+{
+	if (io->type == BDEV_IO_UNMAP || io->type == BDEV_IO_WRITE_ZEROES)
+		return true;
+	return f->memory_backed && (io->type == BDEV_IO_READ || io->type == BDEV_IO_WRITE);
+}
+
+/* A memory-backed file takes no RWF_NOWAIT, so io_uring and libaio would hand every request to a
+ * kernel worker thread; the copy itself cannot wait for a disk, and doing it here costs a fraction
+ * of that hand-off. */
+static void file_rw_inline(struct bdev_file *f, struct bdev_io *io)
+{
+	const struct iovec *iov;
+	uint64_t offset;
+	int fd, iovcnt;
+	long res;
+
+	do {
+		bdev_file_io_target(f, io, &fd, &iov, &iovcnt, &offset);
+		if (io->type == BDEV_IO_READ)
+			res = preadv(fd, iov, iovcnt, (off_t)offset);
+		else
+			res = pwritev(fd, iov, iovcnt, (off_t)offset);
+		if (res < 0)
+			res = -errno;
+	} while (bdev_file_io_finish(f, io, res));
+}
+
 void bdev_file_io_sync(struct bdev_file *f, struct bdev_io *io)
 {
 	uint64_t off = io->offset_blocks * f->bdev.block_size;
 	uint64_t len = io->num_blocks * f->bdev.block_size;
 
 	bdev_file_io_start(io);
-	if (io->type == BDEV_IO_UNMAP)
+	if (io->type == BDEV_IO_READ || io->type == BDEV_IO_WRITE)
+		file_rw_inline(f, io);
+	else if (io->type == BDEV_IO_UNMAP)
 		file_io_complete(io, file_unmap(f, off, len));
 	else
 		file_io_complete(io, file_write_zeroes(f, off, len));

@@ -22,6 +22,7 @@ struct bdev_file {
 	int fd_direct;    /* O_DIRECT, or -1 when the file system refused it */
 	atomic_bool direct_ok;
 	bool is_blockdev;
+	bool memory_backed; /* tmpfs, ramfs, hugetlbfs: reads and writes are memory copies */
 	bool block_size_override;
 	uint32_t dio_mem_align;
 	uint32_t dio_offset_align;
@@ -69,7 +70,10 @@ void bdev_file_io_start(struct bdev_io *io);
  * again (the rest of a short transfer, -EAGAIN, or a refused direct I/O to redo buffered);
  * otherwise io has been completed. */
 bool bdev_file_io_finish(struct bdev_file *f, struct bdev_io *io, long res);
-/* UNMAP and WRITE_ZEROES, synchronously (fallocate/BLKDISCARD); completes io. */
+/* Whether io is done synchronously on the submitting thread rather than queued to the kernel:
+ * UNMAP and WRITE_ZEROES (fallocate/BLKDISCARD), and READ/WRITE on a memory-backed file. */
+bool bdev_file_io_is_sync(const struct bdev_file *f, const struct bdev_io *io);
+/* Does such an io now; completes it. */
 void bdev_file_io_sync(struct bdev_file *f, struct bdev_io *io);
 
 bool bdev_file_io_type_supported(struct bdev *bdev, enum bdev_io_type type);

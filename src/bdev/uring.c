@@ -138,7 +138,7 @@ static void uring_submit(struct bdev *bdev, void *chctx, struct bdev_io *io)
 {
 	struct uring_channel *ch = chctx;
 
-	if (io->type == BDEV_IO_UNMAP || io->type == BDEV_IO_WRITE_ZEROES) {
+	if (bdev_file_io_is_sync(bdev->ctx, io)) {
 		bdev_file_io_sync(bdev->ctx, io);
 		return;
 	}

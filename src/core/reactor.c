@@ -410,13 +410,13 @@ static int sleep_budget_ms(struct reactor *r, uint64_t now, uint64_t max_wait_us
 		return 0;
 	if (options.poll_mode == REACTOR_POLL_ADAPTIVE && now - r->last_work_us < options.idle_us)
 		return 0;
-	if (!r->notify_enabled) {
-		pollers_notify(r, true);
-		/* Work that arrived while notifications were off would not wake us: look once more. */
-		if (pollers_run(r)) {
-			r->last_work_us = now;
-			return 0;
-		}
+	/* Re-arm even when notifications are on already: with event-idx rings arming records how far
+	 * we got, and a stale mark would let the guest skip the kick. Then look once more, since work
+	 * that arrived before arming would wake nobody. */
+	pollers_notify(r, true);
+	if (pollers_run(r)) {
+		r->last_work_us = now;
+		return 0;
 	}
 	if (!msg_queue_empty(&r->mq))
 		return 0;

@@ -192,6 +192,34 @@ static void adaptive_polling_switches_notifications(void **state)
 	poller_unregister(p);
 }
 
+static int setup_never(void **state)
+{
+	struct reactor_options opts = { .poll_mode = REACTOR_POLL_NEVER };
+
+	(void)state;
+	return reactors_init(&opts);
+}
+
+/* Every sleep re-arms notifications (an event-idx ring records its position then), even when they
+ * were never switched off: a stale position makes the guest skip its kick and the request is lost. */
+static void every_sleep_rearms_notifications(void **state)
+{
+	struct fake_poller fp = { 0 };
+	struct poller *p;
+
+	(void)state;
+	p = poller_register(fake_poll, fake_notify, &fp);
+	for (int round = 1; round <= 3; round++) {
+		fp.work_left = 2;
+		for (int i = 0; i < 4; i++)
+			reactor_run_once(100);
+		assert_int_equal(fp.work_left, 0);
+		assert_true(fp.notify_on >= round);
+	}
+	assert_int_equal(fp.notify_off, 0); /* never mode: notifications stay on */
+	poller_unregister(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +228,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(timers_fire_once_or_periodically, setup, teardown),
 		cmocka_unit_test_setup_teardown(fds_wake_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(adaptive_polling_switches_notifications, setup, teardown),
+		cmocka_unit_test_setup_teardown(every_sleep_rearms_notifications, setup_never, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
