@@ -51,26 +51,32 @@ e2e_kernel_resolve() {
 	echo "$pkg $ver"
 }
 
-# Fetches the kernel package and keeps vmlinuz plus the modules we load (decompressed) in $1.
-e2e_kernel_fetch() { # dir package
-	local dir=$1 pkg=$2 tmp m ko
-	tmp=$(mktemp -d "$E2E_CACHE/fetch.XXXXXX") && chmod 755 "$tmp" # apt drops to user _apt
-	(cd "$tmp" && apt-get download -q "$pkg" >/dev/null) || { rm -rf "$tmp"; return 1; }
-	dpkg-deb -x "$tmp"/*.deb "$tmp/root" || { rm -rf "$tmp"; return 1; }
-	mkdir -p "$tmp/out/modules"
-	cp "$tmp"/root/boot/vmlinuz-* "$tmp/out/vmlinuz" || { rm -rf "$tmp"; return 1; }
+# Unpacks the kernel package in $1 and keeps vmlinuz plus the modules we load in $1/out.
+e2e_kernel_unpack() { # tmp package
+	local tmp=$1 m ko
+	(cd "$tmp" && apt-get download -q "$2" >/dev/null) || return 1
+	dpkg-deb -x "$tmp"/*.deb "$tmp/root" || return 1
+	mkdir -p "$tmp/out/modules" && cp "$tmp"/root/boot/vmlinuz-* "$tmp/out/vmlinuz" || return 1
 	for m in $E2E_MODULES; do
 		ko=$(find "$tmp/root/lib/modules" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" |
 			head -1)
-		[ -n "$ko" ] || { echo "# module $m not in $pkg" >&2; rm -rf "$tmp"; return 1; }
+		[ -n "$ko" ] || { e2e_log "module $m not in $2"; return 1; }
 		case $ko in # busybox insmod reads plain ELF only
 		*.xz) xz -dc "$ko" >"$tmp/out/modules/$m.ko" ;;
 		*.zst) zstd -qdc "$ko" >"$tmp/out/modules/$m.ko" ;;
 		*) cp "$ko" "$tmp/out/modules/$m.ko" ;;
-		esac || { rm -rf "$tmp"; return 1; }
+		esac || return 1
 	done
-	rm -rf "$dir"
-	mv "$tmp/out" "$dir" && rm -rf "$tmp"
+}
+
+e2e_kernel_fetch() { # dir package
+	local tmp rc
+	tmp=$(mktemp -d "$E2E_CACHE/fetch.XXXXXX") || return 1
+	chmod 755 "$tmp" && chown _apt "$tmp" 2>/dev/null # apt downloads as user _apt
+	e2e_kernel_unpack "$tmp" "$2" && rm -rf "$1" && mv "$tmp/out" "$1"
+	rc=$?
+	rm -rf "$tmp"
+	return $rc
 }
 
 # Copies an ELF program into ROOT/usr/local/bin with every library ldd names, at the same paths.
@@ -171,7 +177,7 @@ e2e_run_guest() { # name script qemu-args...
 	mkdir -p "$root/e2e"
 	cp "$script" "$root/e2e/script.sh"
 	cp "$E2E_DIR/lib/guest_lib.sh" "$root/e2e/lib.sh"
-	for kv in "${E2E_GUEST_ENV[@]}"; do # values single-quoted for ash
+	for kv in "E2E_WATCHDOG=$((E2E_GUEST_TIMEOUT * 3 / 4))" "${E2E_GUEST_ENV[@]}"; do # quoted for ash
 		printf "%s='%s'\n" "${kv%%=*}" "$(printf %s "${kv#*=}" | sed "s/'/'\\\\''/g")"
 	done >"$root/e2e/env.sh"
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$E2E_RUN_DIR/$name.cpio"

@@ -11,6 +11,8 @@ for m in $(cat /lib/modules/order); do
 	insmod "/lib/modules/$m.ko" || echo "E2E: fail insmod-$m"
 done
 echo "E2E: boot $(cut -d' ' -f1 /proc/uptime)"
+. /e2e/env.sh
+[ -n "${E2E_WATCHDOG:-}" ] && (sleep "$E2E_WATCHDOG" && . /e2e/lib.sh && e2e_dump_stuck) &
 (cd /e2e && . ./lib.sh && . ./env.sh && . ./script.sh)
 echo "E2E: done $(cut -d' ' -f1 /proc/uptime)"
 sync

@@ -73,3 +73,20 @@ e2e_dev_md5() { # dev bytes [offset]
 e2e_zero_md5() { # bytes
 	dd if=/dev/zero bs=65536 count=$(($1 / 65536)) 2>/dev/null | md5sum | cut -d' ' -f1
 }
+
+# Shortly before the host's timeout: what is stuck (in-flight block requests, D-state tasks).
+e2e_dump_stuck() {
+	echo "E2E-HUNG: still running after ${E2E_WATCHDOG}s"
+	for _d in /sys/kernel/debug/block/*/hctx*; do
+		grep -H '^busy=[1-9]' "$_d/tags" | sed 's/^/E2E-HUNG: /'
+		for _f in "$_d/busy" "$_d/dispatch" "$_d/state" "$_d"/cpu*/default_rq_list; do
+			sed -n "/./s|^|E2E-HUNG: ${_f#/sys/kernel/debug/block/}: |p" "$_f" 2>/dev/null
+		done
+	done
+	grep -E 'virtio[0-9]+-(req|request)' /proc/interrupts | sed 's/^/E2E-HUNG: irq /'
+	for _p in /proc/[0-9]*; do
+		grep -q '^State:.*D' "$_p/status" 2>/dev/null || continue
+		echo "E2E-HUNG: blocked task ${_p#/proc/}: $(tr '\0' ' ' <"$_p/cmdline")"
+		sed 's/^/E2E-HUNG:   /' "$_p/stack"
+	done
+}

@@ -40,8 +40,10 @@ tap_guest_results() { # log name...
 	done
 }
 
-tap_guest_log_tail() { # log : the end of a serial log as TAP comments, for a guest that went wrong
-	tap_log_lines "$1" | tail -"${2:-30}" | sed 's/^/#   guest: /'
+# For a guest that went wrong: what its watchdog saw stuck, and the end of its serial log.
+tap_guest_log_tail() { # log
+	tap_log_lines "$1" | grep '^E2E-HUNG' | head -40 | sed 's/^/#   guest: /'
+	tap_log_lines "$1" | grep -v '^E2E-HUNG' | tail -20 | sed 's/^/#   guest: /'
 }
 
 tap_done() { # prints the plan; exit status says whether everything passed

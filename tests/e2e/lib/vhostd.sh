@@ -23,8 +23,8 @@ e2e_vhostd_start() { # [cpumask]
 	E2E_VHOSTD_DIR="$E2E_RUN_DIR/vhostd"
 	mkdir -p "$E2E_VHOSTD_DIR"
 	# shellcheck disable=SC2086 # E2E_VHOSTD_WRAP: e.g. "gdb -batch -ex run -ex bt --args"
-	${E2E_VHOSTD_WRAP:-} "$VHOSTD_BUILD/app/vhostd" -S "$E2E_VHOSTD_DIR" -r "$E2E_VHOSTD_DIR/rpc.sock" \
-		--cpumask "${1:-0x1}" >"$E2E_RUN_DIR/vhostd.log" 2>&1 &
+	${E2E_VHOSTD_WRAP:-} "$VHOSTD_BUILD/app/vhostd" -S "$E2E_VHOSTD_DIR" \
+		-r "$E2E_VHOSTD_DIR/rpc.sock" --cpumask "${1:-0x1}" >"$E2E_RUN_DIR/vhostd.log" 2>&1 &
 	E2E_VHOSTD_PID=$!
 	for i in $(seq 100); do
 		e2e_rpc rpc_get_methods >/dev/null 2>&1 && return 0
