@@ -71,7 +71,9 @@ static void vq_signal(struct vhost_vq *vq)
 {
 	vq->call_pending = false;
 	vq->last_call_us = reactor_now_us();
-	if (vq->call_fd >= 0 && vq->ring->need_call(vq) && eventfd_write(vq->call_fd, 1) < 0)
+	/* EAGAIN: the counter is full, so a notification is pending anyway. */
+	if (vq->call_fd >= 0 && vq->ring->need_call(vq) && eventfd_write(vq->call_fd, 1) < 0 &&
+	    errno != EAGAIN)
 		log_warn("%s: queue %u: call eventfd: %s", vq->session->name, vq->index, strerror(errno));
 }
 
@@ -105,8 +107,10 @@ static void vq_flush_call(struct vhost_vq *vq, bool idle)
 
 static void vq_stopped_on_control(void *arg);
 
-static void vq_finish_stop(struct vhost_vq *vq)
+static void vq_finish_stop(void *arg)
 {
+	struct vhost_vq *vq = arg;
+
 	if (vq->call_pending)
 		vq_signal(vq);
 	vhost_dev_ops(vq->session->dev)->queue_stop(vq);
@@ -117,7 +121,8 @@ static int vq_poll(void *arg)
 {
 	struct vhost_vq *vq = arg;
 	const struct vhost_dev_ops *ops = vhost_dev_ops(vq->session->dev);
-	int popped = 0;
+	uint16_t seen = vq->last_avail_idx;
+	int popped = 0, moved;
 
 	while (!vq->broken && popped < VQ_POLL_BATCH && vq->free_count) {
 		struct vhost_req *req = vq->free_reqs[vq->free_count - 1];
@@ -130,6 +135,7 @@ static int vq_poll(void *arg)
 			vq->broken = true;
 			break;
 		}
+		req->used_max = req->in_len;
 		vq->free_count--;
 		vq->inflight++;
 		vq->requests++;
@@ -138,15 +144,23 @@ static int vq_poll(void *arg)
 		ops->request(vq, req);
 		popped++;
 	}
+	moved = vq->last_avail_idx != seen;
+	/* While kicks are on (the reactor may sleep right after this pass), the guest must be asked
+	 * for one past what we just took (bad chains included): with EVENT_IDX the old avail_event
+	 * is behind, and a guest already past it never kicks again. The pass after this one, which
+	 * moving on guarantees, re-checks the ring. */
+	if (moved && vq->notify_on && !vq->broken)
+		vq->ring->set_notify(vq, true);
 	vq_account(vq, popped);
 	vq_flush_call(vq, popped == 0);
-	return popped;
+	return popped ? popped : moved;
 }
 
 static void vq_set_notify(void *arg, bool enable)
 {
 	struct vhost_vq *vq = arg;
 
+	vq->notify_on = enable;
 	if (!vq->broken)
 		vq->ring->set_notify(vq, enable);
 }
@@ -169,14 +183,15 @@ void vhost_req_complete(struct vhost_req *req, uint32_t used_len)
 {
 	struct vhost_vq *vq = req->vq;
 
-	if (used_len > req->in_len)
-		used_len = req->in_len;
+	if (used_len > req->used_max)
+		used_len = req->used_max;
 	vq->ring->push(vq, req, used_len);
 	if (vq->inflight_log)
 		vhost_inflight_put(vq->inflight_log, req->id, vq->last_used_idx);
 	vq->free_reqs[vq->free_count++] = req;
+	/* Not from here: queue_stop frees what the personality may still use after completing. */
 	if (--vq->inflight == 0 && vq->stopping)
-		vq_finish_stop(vq);
+		reactor_send(vq->worker, vq_finish_stop, vq);
 }
 
 static void vq_start_on_worker(void *arg)
@@ -195,6 +210,8 @@ static void vq_start_on_worker(void *arg)
 	if (vq->kick_fd >= 0)
 		vq->kick_rfd = reactor_fd_add(vq->kick_fd, EPOLLIN, vq_kick, vq);
 	vq->poller = poller_register(vq_poll, vq_set_notify, vq);
+	/* Kicks on until the reactor says otherwise: it may be asleep already. */
+	vq_set_notify(vq, true);
 	log_info("%s: queue %u started on CPU %d (size %u, %s ring)", vq->session->name, vq->index,
 		 reactor_cpu(vq->worker), vq->size, vq->ring == &vring_packed_ops ? "packed" : "split");
 }
@@ -231,7 +248,7 @@ static void vq_call_fd_on_worker(void *arg)
 		close(vq->call_fd);
 	vq->call_fd = u->fd;
 	/* An interrupt may have gone to the old fd while the front-end switched: repeat it. */
-	if (vq->call_fd >= 0 && eventfd_write(vq->call_fd, 1) < 0)
+	if (vq->call_fd >= 0 && eventfd_write(vq->call_fd, 1) < 0 && errno != EAGAIN)
 		log_warn("%s: queue %u: call eventfd: %s", vq->session->name, vq->index, strerror(errno));
 	free(u);
 }
@@ -242,15 +259,17 @@ void vhost_vq_update_call_fd(struct vhost_vq *vq, int fd)
 {
 	struct call_fd_update *u = malloc(sizeof(*u));
 
+	/* Filled before it is sent: the worker may run it at once. */
+	if (u) {
+		u->vq = vq;
+		u->fd = fd;
+	}
 	if (!u || reactor_send(vq->worker, vq_call_fd_on_worker, u)) {
 		log_error("%s: queue %u: out of memory updating the call fd", vq->session->name, vq->index);
 		free(u);
 		if (fd >= 0)
 			close(fd);
-		return;
 	}
-	u->vq = vq;
-	u->fd = fd;
 }
 
 static void vq_free_pool(struct vhost_vq *vq)

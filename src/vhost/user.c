@@ -1,5 +1,6 @@
 /* The vhost-user protocol on the control thread: receive, validate, apply and answer messages. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +95,10 @@ static int send_msg(int fd, const struct vhost_user_header *hdr, const void *pay
 		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
+	/* Never wait: the back-end channel is a socket the front-end made (blocking, maybe
+	 * full). */
 	do {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -419,6 +422,14 @@ static int handle_vring_fd(struct vhost_session *s, struct vhost_user_msg *msg)
 	if (!vq)
 		return -EINVAL;
 	fd = nofd ? -1 : take_fd(msg, 0);
+	/* The worker reads kicks and writes calls: a blocking fd (a full pipe, a drained eventfd)
+	 * would stall every queue it serves. */
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		log_error("%s: %s: fd unusable: %s", s->name, request_name(msg->hdr.request),
+			  strerror(errno));
+		close_fd(&fd);
+		return -EINVAL;
+	}
 	switch (msg->hdr.request) {
 	case VHOST_USER_SET_VRING_KICK:
 		close_fd(&vq->kick_fd);
@@ -478,7 +489,11 @@ static int handle_get_inflight_fd(struct vhost_session *s, struct vhost_user_msg
 	uint64_t size;
 	int fd, rc;
 
-	rc = vhost_inflight_create(info.num_queues, info.queue_size, &inf, &fd, &size);
+	/* The front-end sizes our shared memory: no more queues than the device has. */
+	if (info.num_queues > vhost_session_ops(s)->num_queues(s->dev))
+		rc = -EINVAL;
+	else
+		rc = vhost_inflight_create(info.num_queues, info.queue_size, &inf, &fd, &size);
 	info.mmap_size = rc ? 0 : size;
 	if (rc) {
 		log_error("%s: GET_INFLIGHT_FD (%u queues of %u) failed: %s", s->name, info.num_queues,
@@ -746,7 +761,7 @@ static void session_read(void *arg, uint32_t events)
 		return;
 	}
 	s->rx_have += n;
-	if (s->rx_have == hdr_len && s->rx.hdr.size > sizeof(union vhost_user_payload)) {
+	if (s->rx_have == hdr_len && s->rx.hdr.size > VHOST_USER_PAYLOAD_MAX) {
 		log_error("%s: %s with a %u-byte payload: too large", s->name, request_name(s->rx.hdr.request),
 			  s->rx.hdr.size);
 		s->closing = true;

@@ -129,6 +129,9 @@ struct vhost_user_inflight {
 } __attribute__((packed));
 #define VHOST_USER_INFLIGHT_MIN_SIZE 20
 
+/* The largest payload any request has (GET/SET_CONFIG); the union rounds up beyond it. */
+#define VHOST_USER_PAYLOAD_MAX (VHOST_USER_CONFIG_HDR_SIZE + VHOST_USER_CONFIG_MAX)
+
 union vhost_user_payload {
 	uint64_t u64;
 	struct vhost_user_vring_state state;

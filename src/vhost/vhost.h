@@ -35,6 +35,7 @@ struct vhost_req {
 	uint16_t out_cnt;
 	uint32_t out_len; /* bytes the device may read */
 	uint32_t in_len;  /* bytes the device may write */
+	uint32_t used_max; /* in_len as popped (in_len may be trimmed): the most ever reported */
 	struct iovec iov[VHOST_REQ_MAX_IOV];
 };
 
@@ -100,7 +101,8 @@ uint16_t vhost_vq_index(const struct vhost_vq *vq);
 void *vhost_vq_priv(const struct vhost_vq *vq);
 void vhost_vq_set_priv(struct vhost_vq *vq, void *priv);
 uint64_t vhost_vq_features(const struct vhost_vq *vq); /* negotiated */
-/* Returns req to the guest with used_len bytes written. */
+/* Returns req to the guest with used_len bytes written. Never calls back into the personality:
+ * the queue_stop() its last request may allow runs later. */
 void vhost_req_complete(struct vhost_req *req, uint32_t used_len);
 
 /* Copies between a request's iovecs (from byte offset off) and a flat buffer; returns bytes copied. */

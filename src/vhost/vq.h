@@ -77,6 +77,7 @@ struct vhost_vq {
 	struct poller *poller;
 	struct reactor_fd *kick_rfd;
 	bool started, stopping, broken, call_pending;
+	bool notify_on; /* the reactor asked for guest notifications (kicks) */
 	uint32_t inflight;
 	void *priv;
 	uint8_t *req_pool;
