@@ -141,18 +141,54 @@ static int start_workers(const char *mask)
 	return reactors_start_workers(cpus, n);
 }
 
-/* --- shutdown: front-ends first (their queues drain), then bdevs, then the loop --- */
+/* --- shutdown ---
+ * Front-ends go first so their queues drain while bdevs still serve them. A request a bdev holds
+ * (a pending error injection, a stuck device) would keep a queue from draining forever, so after a
+ * grace period the bdevs are unregistered too: their users get REMOVE and held I/O fails, which
+ * lets the queues drain. The loop stops when both are done. */
+#define SHUTDOWN_GRACE_US 1000000
+
+static struct {
+	bool vhost_done, bdevs_started, bdevs_done;
+} shutdown_state;
+
+static void shutdown_check_done(void)
+{
+	if (shutdown_state.vhost_done && shutdown_state.bdevs_done)
+		reactors_stop();
+}
 
 static void shutdown_bdevs_done(void *arg)
 {
 	(void)arg;
-	reactors_stop();
+	shutdown_state.bdevs_done = true;
+	shutdown_check_done();
+}
+
+static void shutdown_bdevs(void *arg)
+{
+	(void)arg;
+	if (shutdown_state.bdevs_started)
+		return;
+	shutdown_state.bdevs_started = true;
+	if (!shutdown_state.vhost_done)
+		log_warn("front-ends still draining after %d ms: removing bdevs to release held I/O",
+			 SHUTDOWN_GRACE_US / 1000);
+	bdev_unregister_all(shutdown_bdevs_done, NULL);
 }
 
 static void shutdown_vhost_done(void *arg)
 {
-	(void)arg;
-	bdev_unregister_all(shutdown_bdevs_done, NULL);
+	shutdown_state.vhost_done = true;
+	shutdown_bdevs(arg);
+	shutdown_check_done();
+}
+
+static void shutdown_begin(void)
+{
+	rpc_server_stop();
+	reactor_timer_add(SHUTDOWN_GRACE_US, false, shutdown_bdevs, NULL);
+	vhost_shutdown(shutdown_vhost_done, NULL);
 }
 
 static void on_signal(void *arg, uint32_t events)
@@ -166,8 +202,7 @@ static void on_signal(void *arg, uint32_t events)
 		return;
 	stopping = true;
 	log_notice("signal %u: shutting down", si.ssi_signo);
-	rpc_server_stop();
-	vhost_shutdown(shutdown_vhost_done, NULL);
+	shutdown_begin();
 }
 
 static void config_loaded(int status, void *arg)
@@ -180,8 +215,7 @@ static void config_loaded(int status, void *arg)
 	}
 	log_error("config %s failed: exiting", path);
 	exit_status = 1;
-	rpc_server_stop();
-	vhost_shutdown(shutdown_vhost_done, NULL);
+	shutdown_begin();
 }
 
 int main(int argc, char **argv)
