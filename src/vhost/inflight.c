@@ -125,22 +125,51 @@ struct vhost_inflight_queue *vhost_inflight_queue(struct vhost_inflight *inf, ui
 	return (struct vhost_inflight_queue *)(inf->base + queue_region_size(queue_size) * q);
 }
 
-void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head)
+/* Heads come validated against the queue size, which the area was checked to hold: desc_num, in
+ * memory the front-end can write, is never trusted. */
+void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head, uint64_t counter)
 {
-	static _Thread_local uint64_t counter;
-
-	if (!iq || head >= iq->desc_num)
-		return;
-	iq->desc[head].counter = ++counter;
+	iq->desc[head].counter = counter;
 	__atomic_store_n(&iq->desc[head].inflight, 1, __ATOMIC_RELEASE);
 }
 
-void vhost_inflight_put(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx)
+void vhost_inflight_put_begin(struct vhost_inflight_queue *iq, uint16_t head)
 {
-	if (!iq || head >= iq->desc_num)
-		return;
-	/* Order as the spec asks: the used index first, then the in-flight mark. */
-	iq->last_batch_head = head;
-	__atomic_store_n(&iq->used_idx, used_idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&iq->last_batch_head, head, __ATOMIC_RELEASE);
+}
+
+void vhost_inflight_put_end(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx)
+{
 	__atomic_store_n(&iq->desc[head].inflight, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&iq->used_idx, used_idx, __ATOMIC_RELEASE);
+}
+
+int vhost_inflight_recover(struct vhost_inflight_queue *iq, uint16_t size, uint16_t guest_used_idx,
+			   uint16_t *heads, uint64_t *counter)
+{
+	int n = 0;
+
+	/* The guest saw the last return but the area was not told: that head is done. */
+	if (iq->used_idx != guest_used_idx) {
+		if (iq->last_batch_head < size)
+			iq->desc[iq->last_batch_head].inflight = 0;
+		iq->used_idx = guest_used_idx;
+	}
+	*counter = 0;
+	for (uint16_t i = 0; i < size; i++) {
+		if (!iq->desc[i].inflight)
+			continue;
+		heads[n++] = i;
+		if (iq->desc[i].counter > *counter)
+			*counter = iq->desc[i].counter;
+	}
+	/* Oldest first (insertion sort: the list is short and usually sorted already). */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && iq->desc[heads[j - 1]].counter > iq->desc[heads[j]].counter; j--) {
+			uint16_t t = heads[j];
+
+			heads[j] = heads[j - 1];
+			heads[j - 1] = t;
+		}
+	return n;
 }

@@ -23,8 +23,17 @@ void vhost_inflight_free(struct vhost_inflight *inf);
 /* The region of queue q (NULL when q is beyond the area or the queue size differs). */
 struct vhost_inflight_queue *vhost_inflight_queue(struct vhost_inflight *inf, uint16_t q, uint16_t queue_size);
 
-/* Worker: a head was taken / returned (split rings). */
-void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head);
-void vhost_inflight_put(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx);
+/* Worker, split rings, in the order the spec asks: get when a head is taken (counter: a per-queue
+ * number that grows with every head, so resubmission can keep the original order); put_begin
+ * before the used ring's index moves, put_end after it. */
+void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head, uint64_t counter);
+void vhost_inflight_put_begin(struct vhost_inflight_queue *iq, uint16_t head);
+void vhost_inflight_put_end(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx);
+
+/* Queue start: finishes a return the previous back-end was cut off in (the area's used index lags
+ * the guest's), then lists the heads below size still in flight, oldest first, into heads (room
+ * for size). Returns how many, and the highest counter seen in *counter. */
+int vhost_inflight_recover(struct vhost_inflight_queue *iq, uint16_t size, uint16_t guest_used_idx,
+			   uint16_t *heads, uint64_t *counter);
 
 #endif

@@ -117,14 +117,46 @@ static void vq_finish_stop(void *arg)
 	reactor_send(reactor_control(), vq_stopped_on_control, vq);
 }
 
+/* Hands the request at the top of the free stack, just filled in, to the personality. */
+static void vq_dispatch(struct vhost_vq *vq, const struct vhost_dev_ops *ops, struct vhost_req *req)
+{
+	req->used_max = req->in_len;
+	vq->free_count--;
+	vq->inflight++;
+	vq->requests++;
+	if (vq->inflight_log)
+		vhost_inflight_get(vq->inflight_log, req->id, ++vq->inflight_counter);
+	ops->request(vq, req);
+}
+
+/* Runs what a previous back-end took from the ring and never returned, before anything new. */
+static int vq_resubmit(struct vhost_vq *vq, const struct vhost_dev_ops *ops)
+{
+	int n = 0;
+
+	while (vq->resubmit_next < vq->resubmit_count && vq->free_count) {
+		struct vhost_req *req = vq->free_reqs[vq->free_count - 1];
+
+		if (vq->ring->pop_head(vq, req, vq->resubmit[vq->resubmit_next++]))
+			vq_dispatch(vq, ops, req);
+		n++;
+	}
+	if (vq->resubmit_next == vq->resubmit_count) {
+		free(vq->resubmit);
+		vq->resubmit = NULL;
+		vq->resubmit_count = vq->resubmit_next = 0;
+	}
+	return n;
+}
+
 static int vq_poll(void *arg)
 {
 	struct vhost_vq *vq = arg;
 	const struct vhost_dev_ops *ops = vhost_dev_ops(vq->session->dev);
 	uint16_t seen = vq->last_avail_idx;
-	int popped = 0, moved;
+	int popped = vq->resubmit ? vq_resubmit(vq, ops) : 0, moved;
 
-	while (!vq->broken && popped < VQ_POLL_BATCH && vq->free_count) {
+	while (!vq->broken && popped < VQ_POLL_BATCH && vq->free_count && !vq->resubmit) {
 		struct vhost_req *req = vq->free_reqs[vq->free_count - 1];
 		int rc = vq->ring->pop(vq, req);
 
@@ -135,13 +167,7 @@ static int vq_poll(void *arg)
 			vq->broken = true;
 			break;
 		}
-		req->used_max = req->in_len;
-		vq->free_count--;
-		vq->inflight++;
-		vq->requests++;
-		if (vq->inflight_log)
-			vhost_inflight_get(vq->inflight_log, req->id);
-		ops->request(vq, req);
+		vq_dispatch(vq, ops, req);
 		popped++;
 	}
 	moved = vq->last_avail_idx != seen;
@@ -185,9 +211,11 @@ void vhost_req_complete(struct vhost_req *req, uint32_t used_len)
 
 	if (used_len > req->used_max)
 		used_len = req->used_max;
+	if (vq->inflight_log)
+		vhost_inflight_put_begin(vq->inflight_log, req->id);
 	vq->ring->push(vq, req, used_len);
 	if (vq->inflight_log)
-		vhost_inflight_put(vq->inflight_log, req->id, vq->last_used_idx);
+		vhost_inflight_put_end(vq->inflight_log, req->id, vq->last_used_idx);
 	vq->free_reqs[vq->free_count++] = req;
 	/* Not from here: queue_stop frees what the personality may still use after completing. */
 	if (--vq->inflight == 0 && vq->stopping)
@@ -274,6 +302,9 @@ void vhost_vq_update_call_fd(struct vhost_vq *vq, int fd)
 
 static void vq_free_pool(struct vhost_vq *vq)
 {
+	free(vq->resubmit);
+	vq->resubmit = NULL;
+	vq->resubmit_count = vq->resubmit_next = 0;
 	free(vq->req_pool);
 	free(vq->free_reqs);
 	vq->req_pool = NULL;
@@ -294,6 +325,36 @@ static int vq_alloc_pool(struct vhost_vq *vq, size_t req_size)
 		vq->free_reqs[i] = (struct vhost_req *)(vq->req_pool + i * req_size);
 	vq->free_count = vq->size;
 	return 0;
+}
+
+/* First start of a queue after SET_INFLIGHT_FD handed over a previous back-end's area: what that
+ * back-end took from the ring and never returned runs again, first, and the ring position moves
+ * past it (the front-end restarts the ring at the guest's used index). */
+static void vq_recover_inflight(struct vhost_session *s, struct vhost_vq *vq)
+{
+	uint16_t *heads;
+	int n;
+
+	if (!vq->inflight_log || !(s->inflight_recover & (1ULL << vq->index)))
+		return;
+	s->inflight_recover &= ~(1ULL << vq->index);
+	heads = calloc(vq->size, sizeof(*heads));
+	if (!heads) {
+		log_error("%s: queue %u: out of memory: in-flight requests not resubmitted", s->name, vq->index);
+		return;
+	}
+	n = vhost_inflight_recover(vq->inflight_log, vq->size, __atomic_load_n(&vq->split.used->idx, __ATOMIC_ACQUIRE),
+				   heads, &vq->inflight_counter);
+	if (n == 0) {
+		free(heads);
+		return;
+	}
+	log_notice("%s: queue %u: resubmitting %d requests left in flight by the previous back-end", s->name,
+		   vq->index, n);
+	vq->last_avail_idx += (uint16_t)n;
+	vq->resubmit = heads;
+	vq->resubmit_count = (uint16_t)n;
+	vq->resubmit_next = 0;
 }
 
 static void vq_start(struct vhost_session *s, struct vhost_vq *vq)
@@ -318,6 +379,7 @@ static void vq_start(struct vhost_session *s, struct vhost_vq *vq)
 		return;
 	}
 	vq->inflight_log = packed ? NULL : vhost_inflight_queue(s->inflight, vq->index, vq->size);
+	vq_recover_inflight(s, vq);
 	vq->worker = vhost_dev_worker_for_queue(s->dev, vq->index);
 	vq->coalesce_delay_us = vhost_dev_coalesce_delay(s->dev);
 	vq->coalesce_iops_threshold = vhost_dev_coalesce_threshold(s->dev);

@@ -28,6 +28,7 @@ struct vhost_session {
 	struct vhost_vq vqs[VHOST_MAX_QUEUES];
 	int backend_fd;
 	struct vhost_inflight *inflight;
+	uint64_t inflight_recover; /* queues whose area came from a previous back-end, not yet started */
 	/* a message waiting for queues to stop before it can be applied */
 	struct vhost_user_msg deferred;
 	bool has_deferred;

@@ -523,6 +523,7 @@ static int handle_set_inflight_fd(struct vhost_session *s, struct vhost_user_msg
 	}
 	vhost_inflight_free(s->inflight);
 	s->inflight = inf;
+	s->inflight_recover = ~0ULL;
 	return 0;
 }
 

@@ -31,6 +31,9 @@ struct vring_ops {
 	/* Should the guest be interrupted for what was pushed since the last call? */
 	bool (*need_call)(struct vhost_vq *vq);
 	void (*set_notify)(struct vhost_vq *vq, bool enable);
+	/* Builds req from the chain at head without touching the avail ring (resubmission after a
+	 * back-end restart): 1, or 0 when the chain was bad and went back empty. Split rings only. */
+	int (*pop_head)(struct vhost_vq *vq, struct vhost_req *req, uint16_t head);
 	/* Encodes/decodes the ring position for SET/GET_VRING_BASE. */
 	uint32_t (*get_base)(const struct vhost_vq *vq);
 	void (*set_base)(struct vhost_vq *vq, uint32_t base);
@@ -84,6 +87,10 @@ struct vhost_vq {
 	struct vhost_req **free_reqs;
 	uint32_t free_count;
 	struct vhost_inflight_queue *inflight_log;
+	uint64_t inflight_counter;
+	/* heads a previous back-end left in flight, to run before anything new */
+	uint16_t *resubmit;
+	uint16_t resubmit_count, resubmit_next;
 	/* coalescing */
 	uint32_t coalesce_delay_us, coalesce_iops_threshold;
 	uint64_t coalesce_window_start_us, coalesce_window_ios, last_call_us;

@@ -87,6 +87,19 @@ static void split_push(struct vhost_vq *vq, const struct vhost_req *req, uint32_
 	vq->call_pending = true;
 }
 
+static int split_pop_head(struct vhost_vq *vq, struct vhost_req *req, uint16_t head)
+{
+	const char *why = NULL;
+
+	vring_chain_begin(vq, req);
+	req->id = head;
+	if (split_walk(vq, req, head, &why) == 0)
+		return 1;
+	vring_chain_reject(vq, why);
+	split_push(vq, req, 0);
+	return 0;
+}
+
 static int split_pop(struct vhost_vq *vq, struct vhost_req *req)
 {
 	struct vring_avail *avail = vq->split.avail;
@@ -94,7 +107,6 @@ static int split_pop(struct vhost_vq *vq, struct vhost_req *req)
 
 	for (;;) {
 		uint16_t pending = avail_idx - vq->last_avail_idx;
-		const char *why = NULL;
 		uint16_t head;
 
 		if (pending == 0)
@@ -111,12 +123,8 @@ static int split_pop(struct vhost_vq *vq, struct vhost_req *req)
 			return -EIO;
 		}
 		vq->last_avail_idx++;
-		vring_chain_begin(vq, req);
-		req->id = head;
-		if (split_walk(vq, req, head, &why) == 0)
+		if (split_pop_head(vq, req, head))
 			return 1;
-		vring_chain_reject(vq, why);
-		split_push(vq, req, 0);
 	}
 }
 
@@ -168,6 +176,7 @@ static void split_set_base(struct vhost_vq *vq, uint32_t base)
 const struct vring_ops vring_split_ops = {
 	.attach = split_attach,
 	.pop = split_pop,
+	.pop_head = split_pop_head,
 	.push = split_push,
 	.need_call = split_need_call,
 	.set_notify = split_set_notify,
