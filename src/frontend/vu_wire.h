@@ -1,7 +1,9 @@
 /*
  * vhost-user wire format as the front-end sees it (QEMU docs/interop/vhost-user.rst): request
  * numbers, header flags, protocol feature bits and payload layouts. Prefixed VU_ so a test can
- * include it next to the back-end's own definitions.
+ * include it next to the back-end's own definitions. Written from the spec apart from
+ * src/vhost/user_proto.h on purpose: a layout mistake shared by both sides would make tests pass
+ * against a back-end QEMU cannot talk to (it happened once: the inflight payload's tail padding).
  */
 #ifndef VHOSTD_FRONTEND_VU_WIRE_H
 #define VHOSTD_FRONTEND_VU_WIRE_H
