@@ -1,4 +1,5 @@
 #include "vhost/inflight.h"
+#include "vhost/mem_guard.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct vhost_inflight {
 	uint8_t *base;  /* the area, at the front-end's mmap_offset */
 	uint16_t num_queues;
 	uint16_t queue_size;
+	int guard; /* mem_guard slot: the front-end owns the file */
 };
 
 static uint64_t queue_region_size(uint16_t queue_size)
@@ -56,6 +58,7 @@ static int inflight_map(int fd, uint64_t size, uint64_t offset, uint16_t num_que
 	inf->addr = addr;
 	inf->size = size + offset;
 	inf->base = (uint8_t *)addr + offset;
+	inf->guard = mem_guard_add(addr, size + offset);
 	inf->num_queues = num_queues;
 	inf->queue_size = queue_size;
 	*out = inf;
@@ -114,8 +117,14 @@ void vhost_inflight_free(struct vhost_inflight *inf)
 {
 	if (!inf)
 		return;
+	mem_guard_remove(inf->guard);
 	munmap(inf->addr, inf->size);
 	free(inf);
+}
+
+bool vhost_inflight_tripped(const struct vhost_inflight *inf)
+{
+	return inf && mem_guard_tripped(inf->guard);
 }
 
 struct vhost_inflight_queue *vhost_inflight_queue(struct vhost_inflight *inf, uint16_t q, uint16_t queue_size)

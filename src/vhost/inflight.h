@@ -7,6 +7,7 @@
 #ifndef VHOSTD_VHOST_INFLIGHT_H
 #define VHOSTD_VHOST_INFLIGHT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vhost_inflight;
@@ -20,6 +21,8 @@ int vhost_inflight_create(uint16_t num_queues, uint16_t queue_size, struct vhost
 int vhost_inflight_attach(int fd, uint64_t size, uint64_t offset, uint16_t num_queues,
 			  uint16_t queue_size, struct vhost_inflight **out);
 void vhost_inflight_free(struct vhost_inflight *inf);
+/* True when the front-end shrank the area's file under us (see mem_guard.h). */
+bool vhost_inflight_tripped(const struct vhost_inflight *inf);
 /* The region of queue q (NULL when q is beyond the area or the queue size differs). */
 struct vhost_inflight_queue *vhost_inflight_queue(struct vhost_inflight *inf, uint16_t q, uint16_t queue_size);
 

@@ -1,4 +1,5 @@
 #include "vhost/mem.h"
+#include "vhost/mem_guard.h"
 
 #include <errno.h>
 #include <string.h>
@@ -53,6 +54,7 @@ int vhost_mem_add(struct vhost_mem *m, const struct vhost_user_mem_region *r, in
 	reg->mmap_addr = addr;
 	reg->mmap_size = len;
 	reg->host = (uint8_t *)addr + r->mmap_offset;
+	reg->guard = mem_guard_add(addr, len);
 	return 0;
 }
 
@@ -63,6 +65,7 @@ int vhost_mem_remove(struct vhost_mem *m, const struct vhost_user_mem_region *r)
 
 		if (reg->gpa != r->guest_phys_addr || reg->size != r->memory_size)
 			continue;
+		mem_guard_remove(reg->guard);
 		munmap(reg->mmap_addr, reg->mmap_size);
 		m->regions[i] = m->regions[--m->nregions];
 		return 0;
@@ -72,9 +75,19 @@ int vhost_mem_remove(struct vhost_mem *m, const struct vhost_user_mem_region *r)
 
 void vhost_mem_clear(struct vhost_mem *m)
 {
-	for (uint32_t i = 0; i < m->nregions; i++)
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		mem_guard_remove(m->regions[i].guard);
 		munmap(m->regions[i].mmap_addr, m->regions[i].mmap_size);
+	}
 	m->nregions = 0;
+}
+
+bool vhost_mem_tripped(const struct vhost_mem *m)
+{
+	for (uint32_t i = 0; i < m->nregions; i++)
+		if (mem_guard_tripped(m->regions[i].guard))
+			return true;
+	return false;
 }
 
 void *vhost_mem_gpa_to_ptr(const struct vhost_mem *m, uint64_t gpa, uint64_t len)

@@ -7,6 +7,7 @@
 #ifndef VHOSTD_VHOST_MEM_H
 #define VHOSTD_VHOST_MEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -21,6 +22,7 @@ struct vhost_mem_region {
 	uint8_t *host; /* where gpa maps in this process */
 	void *mmap_addr;
 	size_t mmap_size;
+	int guard; /* mem_guard slot */
 };
 
 struct vhost_mem {
@@ -35,6 +37,8 @@ int vhost_mem_add(struct vhost_mem *m, const struct vhost_user_mem_region *r, in
 int vhost_mem_remove(struct vhost_mem *m, const struct vhost_user_mem_region *r);
 void vhost_mem_clear(struct vhost_mem *m);
 
+/* True when the front-end shrank a region's file under us (see mem_guard.h). */
+bool vhost_mem_tripped(const struct vhost_mem *m);
 /* Host pointer for [gpa, gpa+len) when it lies inside one region, else NULL. */
 void *vhost_mem_gpa_to_ptr(const struct vhost_mem *m, uint64_t gpa, uint64_t len);
 /* Same for front-end virtual addresses (vring addresses). */

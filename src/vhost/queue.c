@@ -149,12 +149,38 @@ static int vq_resubmit(struct vhost_vq *vq, const struct vhost_dev_ops *ops)
 	return n;
 }
 
+static void session_vanished_memory(void *arg)
+{
+	vhost_session_disconnect(arg);
+}
+
+/* The front-end shrank memory it shared (the guard mapped zero pages over it): nothing it asks
+ * of this session can be trusted any more. */
+static bool vq_memory_vanished(struct vhost_vq *vq)
+{
+	struct vhost_session *s = vq->session;
+
+	if (vq->memory_lost)
+		return true;
+	if (!vhost_mem_tripped(&s->mem) && !vhost_inflight_tripped(s->inflight))
+		return false;
+	vq->memory_lost = vq->broken = true;
+	log_error("%s: queue %u: the front-end shrank shared memory under us: dropping the connection",
+		  s->name, vq->index);
+	reactor_send(reactor_control(), session_vanished_memory, s);
+	return true;
+}
+
 static int vq_poll(void *arg)
 {
 	struct vhost_vq *vq = arg;
 	const struct vhost_dev_ops *ops = vhost_dev_ops(vq->session->dev);
 	uint16_t seen = vq->last_avail_idx;
-	int popped = vq->resubmit ? vq_resubmit(vq, ops) : 0, moved;
+	int popped, moved;
+
+	if (vq_memory_vanished(vq))
+		return 0;
+	popped = vq->resubmit ? vq_resubmit(vq, ops) : 0;
 
 	while (!vq->broken && popped < VQ_POLL_BATCH && vq->free_count && !vq->resubmit) {
 		struct vhost_req *req = vq->free_reqs[vq->free_count - 1];
@@ -385,7 +411,7 @@ static void vq_start(struct vhost_session *s, struct vhost_vq *vq)
 	vq->coalesce_iops_threshold = vhost_dev_coalesce_threshold(s->dev);
 	vq->coalescing_active = false;
 	vq->inflight = 0;
-	vq->broken = false;
+	vq->broken = vq->memory_lost = false;
 	vq->started = true;
 	reactor_send(vq->worker, vq_start_on_worker, vq);
 }

@@ -80,6 +80,7 @@ struct vhost_vq {
 	struct poller *poller;
 	struct reactor_fd *kick_rfd;
 	bool started, stopping, broken, call_pending;
+	bool memory_lost; /* the front-end shrank shared memory: the session is being dropped */
 	bool notify_on; /* the reactor asked for guest notifications (kicks) */
 	uint32_t inflight;
 	void *priv;

@@ -216,6 +216,38 @@ static void test_second_frontend_refused(void)
 	delete_vt_ctrlr("l_second");
 }
 
+/* A front-end that shrinks the guest memory file it shared must not crash the daemon: the fault
+ * is absorbed, that connection is dropped, and everyone else carries on. */
+static void test_memory_shrunk_under_the_daemon(void)
+{
+	struct vt_guest_opts o = { 0 };
+	struct vu_front *other;
+	struct vt_guest *g;
+	size_t mark;
+
+	REQUIRE(vt_ctrlr_create(dmn, "l_shrink", false));
+	REQUIRE(vt_ctrlr_create(dmn, "l_bystander", false));
+	other = vt_front_connect(dmn, "l_bystander", 1, false);
+	REQUIRE(other);
+	g = vt_guest_connect(dmn, "l_shrink", &o);
+	REQUIRE(g);
+	CHECK(vt_guest_io_ok(g, 0));
+	mark = vt_log_mark(dmn);
+	CHECK(ftruncate(vt_mem_fd(g), 0) == 0);
+	CHECK(vt_kick(g, 0) == 0);
+	CHECK(vt_log_wait(dmn, mark, "shrank shared memory"));
+	CHECK(vt_guest_wait_eof(g));
+	CHECK(test_daemon_alive(dmn));
+	CHECK(vt_front_io_ok(other, 0, 8));
+	vt_guest_close(g);
+	vu_front_close(other);
+	CHECK(vt_wait_disconnected(dmn, "l_shrink"));
+	check_full_connection("l_shrink", false);
+	delete_vt_ctrlr("l_shrink");
+	CHECK(vt_wait_disconnected(dmn, "l_bystander"));
+	delete_vt_ctrlr("l_bystander");
+}
+
 static int listen_at(const char *path, bool listening)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -466,6 +498,7 @@ int main(int argc, char **argv)
 		TAP_TEST(test_disconnect_io_held_then_cleared),
 		TAP_TEST(test_disconnect_io_held_then_bdev_deleted),
 		TAP_TEST(test_second_frontend_refused),
+		TAP_TEST(test_memory_shrunk_under_the_daemon),
 		TAP_TEST(test_socket_path_taken),
 		TAP_TEST(test_connect_cycles_leak_nothing),
 		TAP_TEST(test_delete_controller_while_connected),
