@@ -51,25 +51,29 @@ static int blk_get_config(struct vhost_dev *dev, uint8_t *config, uint32_t len)
 {
 	struct blk_ctrlr *c = vhost_dev_ctx(dev);
 	struct virtio_blk_config cfg = { 0 };
-	uint32_t bs;
+	uint32_t bs = c->block_size;
 
-	if (!c->bdev || len < sizeof(cfg))
-		return -ENODEV;
-	bs = c->bdev->block_size;
-	cfg.capacity = bdev_num_blocks(c->bdev) * (bs / 512);
+	if (len < sizeof(cfg))
+		return -EINVAL;
 	cfg.size_max = BLK_SIZE_MAX;
 	cfg.seg_max = VHOST_SEG_MAX;
 	cfg.blk_size = bs;
 	cfg.min_io_size = 1;
 	cfg.opt_io_size = 1;
-	cfg.wce = c->bdev->write_cache;
 	cfg.num_queues = BLK_NUM_QUEUES;
-	cfg.max_discard_sectors = blocks_to_sectors(c->bdev->max_unmap_blocks, bs);
 	cfg.max_discard_seg = 1;
 	cfg.discard_sector_alignment = bs / 512;
-	cfg.max_write_zeroes_sectors = blocks_to_sectors(c->bdev->max_write_zeroes_blocks, bs);
 	cfg.max_write_zeroes_seg = 1;
-	cfg.write_zeroes_may_unmap = bdev_io_type_supported(c->bdev, BDEV_IO_UNMAP);
+	/* A bdev gone under the controller shows as an empty disk: a front-end that connects now
+	 * must still get a config (QEMU refuses a device whose GET_CONFIG fails). */
+	if (c->bdev) {
+		cfg.capacity = bdev_num_blocks(c->bdev) * (bs / 512);
+		cfg.wce = c->bdev->write_cache;
+		cfg.max_discard_sectors = blocks_to_sectors(c->bdev->max_unmap_blocks, bs);
+		cfg.max_write_zeroes_sectors =
+			blocks_to_sectors(c->bdev->max_write_zeroes_blocks, bs);
+		cfg.write_zeroes_may_unmap = bdev_io_type_supported(c->bdev, BDEV_IO_UNMAP);
+	}
 	memcpy(config, &cfg, sizeof(cfg));
 	return sizeof(cfg);
 }
@@ -189,6 +193,9 @@ static void blk_bdev_event(enum bdev_event event, struct bdev *bdev, void *ctx)
 	struct blk_ctrlr *c = ctx;
 	int rc;
 
+	/* Deleted, only waiting for its queues to let go of the desc: c->vdev is gone already. */
+	if (c->deleting)
+		return;
 	switch (event) {
 	case BDEV_EVENT_REMOVE:
 		log_warn("%s: bdev %s is being removed: I/O fails from now on", vhost_dev_name(c->vdev),
@@ -259,6 +266,7 @@ int blk_ctrlr_create(const struct blk_ctrlr_opts *opts, char *err, size_t errlen
 		return rc;
 	}
 	c->bdev = bdev_desc_bdev(c->desc);
+	c->block_size = c->bdev->block_size;
 	rc = vhost_dev_create(&vopts, &blk_dev_ops, c, true, &c->vdev, err, errlen);
 	if (rc) {
 		bdev_close(c->desc);

@@ -13,6 +13,7 @@ struct blk_ctrlr {
 	char *bdev_name;
 	struct bdev_desc *desc;
 	struct bdev *bdev;
+	uint32_t block_size; /* kept for the config space once the bdev is gone */
 	bool readonly;
 	bool packed_ring;
 	/* References on desc: one for the controller, one per queue holding a channel. The last put

@@ -62,17 +62,26 @@ static int blk_payload_out(struct vhost_req *req, int *first)
 	return req->out_cnt - i;
 }
 
+/* The queue's bdev, or NULL once it is going away: the controller closes it (and clears
+ * ctrlr->bdev) only after every queue dropped its channel. */
+static struct bdev *blk_queue_bdev(const struct blk_queue *q)
+{
+	return q->ch && !q->detaching ? q->ctrlr->bdev : NULL;
+}
+
 static void blk_submit(struct blk_req *r, enum bdev_io_type type, uint64_t sector, uint64_t bytes,
 		       struct iovec *iov, int iovcnt)
 {
 	struct blk_queue *q = r->queue;
-	uint32_t bs = q->ctrlr->bdev->block_size;
+	struct bdev *bdev = blk_queue_bdev(q);
 	uint64_t offset = sector * SECTOR_SIZE;
+	uint32_t bs;
 
-	if (!q->ch || q->detaching) {
+	if (!bdev) {
 		blk_req_finish(r, VIRTIO_BLK_S_IOERR);
 		return;
 	}
+	bs = bdev->block_size;
 	if (sector > UINT64_MAX / SECTOR_SIZE || offset % bs || bytes % bs) {
 		blk_req_finish(r, VIRTIO_BLK_S_IOERR);
 		return;
@@ -133,6 +142,7 @@ void blk_queue_request(struct vhost_vq *vq, struct vhost_req *req)
 	struct blk_req *r = (struct blk_req *)req;
 	struct blk_queue *q = vhost_vq_priv(vq);
 	struct blk_ctrlr *c = q->ctrlr;
+	struct bdev *bdev = blk_queue_bdev(q); /* NULL: blk_submit fails the request */
 	struct virtio_blk_outhdr hdr;
 	int first;
 
@@ -159,7 +169,7 @@ void blk_queue_request(struct vhost_vq *vq, struct vhost_req *req)
 			   req->out_cnt - first);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		if (!bdev_io_type_supported(c->bdev, BDEV_IO_FLUSH))
+		if (bdev && !bdev_io_type_supported(bdev, BDEV_IO_FLUSH))
 			blk_req_finish(r, VIRTIO_BLK_S_OK);
 		else
 			blk_submit(r, BDEV_IO_FLUSH, 0, 0, NULL, 0);
@@ -171,8 +181,9 @@ void blk_queue_request(struct vhost_vq *vq, struct vhost_req *req)
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (c->readonly)
 			blk_req_finish(r, VIRTIO_BLK_S_IOERR);
-		else if (!bdev_io_type_supported(c->bdev, hdr.type == VIRTIO_BLK_T_DISCARD ? BDEV_IO_UNMAP
-											  : BDEV_IO_WRITE_ZEROES))
+		else if (bdev && !bdev_io_type_supported(bdev, hdr.type == VIRTIO_BLK_T_DISCARD
+									? BDEV_IO_UNMAP
+									: BDEV_IO_WRITE_ZEROES))
 			blk_req_finish(r, VIRTIO_BLK_S_UNSUPP);
 		else
 			blk_range_cmd(r, hdr.type);
