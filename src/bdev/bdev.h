@@ -90,6 +90,7 @@ struct bdev {
 	uint64_t num_blocks;     /* read it with bdev_num_blocks() off the control thread */
 	uint8_t uuid[16];        /* all-zero: the generic layer generates one */
 	bool write_cache;        /* the backend has a volatile cache (FLUSH matters) */
+	bool unmap_reads_zero;   /* unmapped blocks read back as zeroes (SCSI LBPRZ) */
 	uint32_t max_unmap_blocks; /* 0: no limit */
 	uint32_t max_write_zeroes_blocks;
 	uint32_t required_alignment; /* bytes; buffers must be aligned to it (0 = none) */

@@ -166,6 +166,8 @@ static int file_open(struct bdev_file *f, const char *filename, const char *name
 	f->bdev.num_blocks = bytes / f->bdev.block_size;
 	f->bdev.product_name = product_name;
 	f->bdev.write_cache = true; /* the page cache or the disk's own: FLUSH matters */
+	/* A punched hole reads as zeroes; what a device returns after BLKDISCARD is its own affair. */
+	f->bdev.unmap_reads_zero = !f->is_blockdev;
 	f->bdev.ops = ops;
 	f->bdev.ctx = f;
 	if (uuid)

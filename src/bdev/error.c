@@ -356,6 +356,7 @@ int bdev_error_create(const char *base_name, const uint8_t *uuid, struct bdev **
 	disk->bdev.block_size = base->block_size;
 	disk->bdev.num_blocks = bdev_num_blocks(base);
 	disk->bdev.write_cache = base->write_cache;
+	disk->bdev.unmap_reads_zero = base->unmap_reads_zero;
 	disk->bdev.max_unmap_blocks = base->max_unmap_blocks;
 	disk->bdev.max_write_zeroes_blocks = base->max_write_zeroes_blocks;
 	disk->bdev.required_alignment = base->required_alignment;

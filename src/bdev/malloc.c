@@ -139,6 +139,7 @@ int bdev_malloc_create(const char *name, uint64_t num_blocks, uint32_t block_siz
 	disk->bdev.block_size = block_size;
 	disk->bdev.num_blocks = num_blocks;
 	disk->bdev.write_cache = true;
+	disk->bdev.unmap_reads_zero = true;
 	disk->bdev.ops = &malloc_ops;
 	disk->bdev.ctx = disk;
 	if (uuid)

@@ -69,7 +69,7 @@ enum scsi_exec sbc_read_capacity16(struct scsi_task *task)
 	scsi_put_be64(d, lun->num_blocks - 1);
 	scsi_put_be32(&d[8], lun->bdev->block_size);
 	if (bdev_io_type_supported(lun->bdev, BDEV_IO_UNMAP))
-		d[14] = 0x80 | 0x40; /* LBPME, LBPRZ */
+		d[14] = 0x80 | (lun->bdev->unmap_reads_zero ? 0x40 : 0); /* LBPME, LBPRZ */
 	scsi_task_data_in(task, d, alloc < sizeof(d) ? alloc : sizeof(d));
 	return SCSI_EXEC_DONE;
 }

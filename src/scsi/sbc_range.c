@@ -104,7 +104,8 @@ enum scsi_exec sbc_write_same(struct scsi_task *task)
 	zero = all_zero(p->bounce, bs);
 	p->lba = lba;
 	p->left = blocks;
-	if (zero && unmap && bdev_io_type_supported(bdev, BDEV_IO_UNMAP)) {
+	/* Unmapping stands in for writing zeroes only where unmapped blocks read back as zeroes. */
+	if (zero && unmap && bdev->unmap_reads_zero && bdev_io_type_supported(bdev, BDEV_IO_UNMAP)) {
 		p->op = BDEV_IO_UNMAP;
 		p->chunk = limit_or_max(bdev->max_unmap_blocks);
 	} else if (zero && bdev_io_type_supported(bdev, BDEV_IO_WRITE_ZEROES)) {

@@ -91,8 +91,8 @@ static uint16_t vpd_characteristics(const struct scsi_lun *lun, uint8_t *p)
 static uint16_t vpd_provisioning(const struct scsi_lun *lun, uint8_t *p)
 {
 	if (bdev_io_type_supported(lun->bdev, BDEV_IO_UNMAP)) {
-		/* LBPU, LBPWS, LBPWS10, LBPRZ (every backend's unmap reads back zeroes). */
-		p[5] = 0x80 | 0x40 | 0x20 | 0x04;
+		/* LBPU, LBPWS, LBPWS10, and LBPRZ when unmapped blocks read back as zeroes. */
+		p[5] = 0x80 | 0x40 | 0x20 | (lun->bdev->unmap_reads_zero ? 0x04 : 0);
 		p[6] = 0x02; /* thin provisioned */
 	}
 	return 4;

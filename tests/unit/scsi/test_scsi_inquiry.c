@@ -224,6 +224,22 @@ static void test_block_pages_without_unmap(void **state)
 	st_target_down(&t);
 }
 
+/* A bdev whose unmapped blocks need not read back as zeroes (a block device after BLKDISCARD):
+ * provisioning is still reported, LBPRZ is not. */
+static void test_unmap_without_zeroes_clears_lbprz(void **state)
+{
+	struct st_target t;
+	struct st_task st;
+	uint8_t buf[256];
+
+	(void)state;
+	st_target_up(&t, 1024, 512);
+	bdev_get_by_name("M0")->unmap_reads_zero = false;
+	assert_int_equal(inquiry(t.dev, &st, 0, true, 0xb2, 255, buf, sizeof(buf)), 0);
+	assert_int_equal(buf[5], 0x80 | 0x40 | 0x20); /* LBPU LBPWS LBPWS10, no LBPRZ */
+	st_target_down(&t);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, st_setup, st_teardown)
@@ -233,6 +249,7 @@ int main(void)
 		T(test_naa_same_bdev_same_id),
 		T(test_naa_known_answers),
 		T(test_block_pages_malloc),
+		T(test_unmap_without_zeroes_clears_lbprz),
 		T(test_block_pages_without_unmap),
 	};
 
