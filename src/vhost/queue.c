@@ -273,14 +273,19 @@ static void vq_start_on_worker(void *arg)
 static void vq_stop_on_worker(void *arg)
 {
 	struct vhost_vq *vq = arg;
+	const struct vhost_dev_ops *ops = vhost_dev_ops(vq->session->dev);
 
-	vq->stopping = true;
 	if (vq->poller) {
 		poller_unregister(vq->poller);
 		vq->poller = NULL;
 	}
 	reactor_fd_remove(vq->kick_rfd);
 	vq->kick_rfd = NULL;
+	/* Before stopping is set: what the personality hands back now does not schedule the finish
+	 * a second time. */
+	if (ops->queue_stopping && !vq->broken)
+		ops->queue_stopping(vq);
+	vq->stopping = true;
 	if (vq->inflight == 0)
 		vq_finish_stop(vq);
 	else

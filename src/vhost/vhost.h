@@ -50,6 +50,9 @@ struct vhost_dev_ops {
 	void (*destroy)(struct vhost_dev *dev);           /* frees the personality's part */
 	/* The queue's worker. */
 	int (*queue_start)(struct vhost_vq *vq);
+	/* Optional: the queue is about to stop and will wait for every request handed out; return
+	 * the ones held without I/O behind them (eventq buffers) now. */
+	void (*queue_stopping)(struct vhost_vq *vq);
 	void (*queue_stop)(struct vhost_vq *vq);
 	void (*request)(struct vhost_vq *vq, struct vhost_req *req);
 };

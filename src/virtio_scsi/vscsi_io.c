@@ -1,0 +1,228 @@
+/*
+ * I/O queues: each virtio_scsi_cmd_req becomes a scsi_task on this queue's copy of the target,
+ * and its result (status, sense cut to sense_size, residual) the virtio_scsi_cmd_resp.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "virtio_scsi/vscsi_internal.h"
+
+/* A LUN copy: what its removed callback gives back. */
+struct vscsi_lun_copy {
+	struct vscsi_target *t;
+	struct bdev_channel *ch;
+};
+
+int vscsi_lun_decode(const uint8_t lun[8], int *target, uint32_t *lun_id)
+{
+	if (lun[0] != 1)
+		return -EINVAL;
+	*target = lun[1];
+	*lun_id = SCSI_DEV_MAX_LUNS;
+	if (lun[4] | lun[5] | lun[6] | lun[7])
+		return 0;
+	switch (lun[2] >> 6) {
+	case 0: /* peripheral device addressing, bus 0 */
+		if ((lun[2] & 0x3f) == 0)
+			*lun_id = lun[3];
+		break;
+	case 1: /* flat space addressing (what Linux and QEMU send) */
+		*lun_id = (uint32_t)(lun[2] & 0x3f) << 8 | lun[3];
+		break;
+	}
+	return 0;
+}
+
+struct vscsi_ioq *vscsi_ioq_of(struct vhost_vq *vq)
+{
+	return vhost_vq_index(vq) >= VSCSI_FIRST_IOQ ? vhost_vq_priv(vq) : NULL;
+}
+
+struct scsi_lun *vscsi_ioq_lun(struct vscsi_ioq *q, int num, uint32_t lun_id)
+{
+	struct scsi_lun *lun = q->devs[num] ? scsi_dev_get_lun(q->devs[num], lun_id) : NULL;
+
+	return lun && scsi_lun_state(lun) == SCSI_LUN_ACTIVE ? lun : NULL;
+}
+
+static void vscsi_lun_removed(void *ctx)
+{
+	struct vscsi_lun_copy *copy = ctx;
+
+	bdev_channel_put(copy->ch);
+	vscsi_target_put(copy->t);
+	free(copy);
+}
+
+void vscsi_ioq_attach(struct vscsi_ioq *q, struct vscsi_target *t)
+{
+	struct vscsi_lun_copy *copy;
+	struct scsi_lun_opts opts = { .removed = vscsi_lun_removed };
+	char name[32];
+	int rc = -ENOMEM;
+
+	if (q->devs[t->num] && scsi_dev_get_lun(q->devs[t->num], 0))
+		return;
+	if (!vscsi_target_get(t))
+		return;
+	if (atomic_load(&t->removing)) {
+		vscsi_target_put(t);
+		return;
+	}
+	snprintf(name, sizeof(name), "Target %d", t->num);
+	copy = calloc(1, sizeof(*copy));
+	if (copy && !q->devs[t->num])
+		rc = scsi_dev_create(name, t->num, &q->devs[t->num]);
+	if (copy && q->devs[t->num]) {
+		copy->t = t;
+		copy->ch = bdev_channel_get(t->desc);
+		opts.removed_ctx = copy;
+		rc = copy->ch ? scsi_dev_add_lun(q->devs[t->num], 0, t->desc, copy->ch, &opts)
+			      : -ENOMEM;
+	}
+	if (rc == 0)
+		return;
+	log_error("%s: target %d: cannot add its LUN to an I/O queue: %s",
+		  vhost_dev_name(q->ctrlr->vdev), t->num, strerror(-rc));
+	if (copy && copy->ch)
+		bdev_channel_put(copy->ch);
+	free(copy);
+	vscsi_target_put(t);
+}
+
+int vscsi_ioq_start(struct vhost_vq *vq)
+{
+	struct vscsi_ctrlr *c = vhost_dev_ctx(vhost_vq_dev(vq));
+	struct vscsi_ioq *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return -ENOMEM;
+	q->ctrlr = c;
+	for (int i = 0; i < VSCSI_MAX_TARGETS; i++) {
+		struct vscsi_target *t = atomic_load(&c->targets[i]);
+
+		if (t)
+			vscsi_ioq_attach(q, t);
+	}
+	vhost_vq_set_priv(vq, q);
+	return 0;
+}
+
+static void vscsi_ioq_dev_destroyed(void *arg)
+{
+	struct vscsi_ioq *q = arg;
+
+	if (--q->destroying == 0)
+		free(q);
+}
+
+void vscsi_ioq_stop(struct vhost_vq *vq)
+{
+	struct vscsi_ioq *q = vhost_vq_priv(vq);
+
+	/* Nothing is in flight on a stopped queue, so LUNs (REMOVING ones too) go at once; the
+	 * removed callbacks give back the channels and target references. */
+	vhost_vq_set_priv(vq, NULL);
+	q->destroying = 1;
+	for (int i = 0; i < VSCSI_MAX_TARGETS; i++) {
+		if (!q->devs[i])
+			continue;
+		q->destroying++;
+		scsi_dev_destroy(q->devs[i], vscsi_ioq_dev_destroyed, q);
+	}
+	vscsi_ioq_dev_destroyed(q);
+}
+
+static void vscsi_cmd_finish(struct vscsi_req *r, uint8_t response, uint32_t data_len)
+{
+	struct vhost_req *req = &r->vreq;
+	struct scsi_task *task = &r->task;
+	struct virtio_scsi_cmd_resp resp = { .response = response };
+	uint64_t buf_len = 0;
+
+	if (response == VIRTIO_SCSI_S_OK) {
+		resp.status = task->status;
+		resp.sense_len = task->sense_len < sizeof(resp.sense) ? task->sense_len
+								      : sizeof(resp.sense);
+		memcpy(resp.sense, task->sense, resp.sense_len);
+		for (int i = 0; i < task->iovcnt; i++)
+			buf_len += task->iov[i].iov_len;
+		/* SAM residual: buffer bytes the command did not move. */
+		resp.resid = (uint32_t)(buf_len - task->transferred);
+	}
+	vscsi_req_write_in(req, &resp, sizeof(resp));
+	vhost_req_complete(req, sizeof(resp) + data_len);
+}
+
+static void vscsi_task_done(struct scsi_task *task)
+{
+	struct vscsi_req *r = task->done_arg;
+
+	vscsi_cmd_finish(r, VIRTIO_SCSI_S_OK,
+			 task->dir == SCSI_DIR_FROM_DEV ? (uint32_t)task->transferred : 0);
+}
+
+/* The part of iov[0..cnt) after skip bytes, into out (at most VHOST_REQ_MAX_IOV entries). */
+static int vscsi_iov_tail(const struct iovec *iov, int cnt, size_t skip, struct iovec *out)
+{
+	int n = 0;
+
+	for (int i = 0; i < cnt; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		out[n++].iov_len = iov[i].iov_len - skip;
+		skip = 0;
+	}
+	return n;
+}
+
+void vscsi_ioq_request(struct vhost_vq *vq, struct vhost_req *req)
+{
+	struct vscsi_req *r = (struct vscsi_req *)req;
+	struct vscsi_ioq *q = vhost_vq_priv(vq);
+	struct scsi_task *task = &r->task;
+	struct virtio_scsi_cmd_req hdr;
+	uint32_t lun_id;
+	int target, in_cnt = req->iovcnt - req->out_cnt;
+
+	if (req->in_len < sizeof(struct virtio_scsi_cmd_resp)) {
+		vhost_req_complete(req, 0); /* no room for an answer */
+		return;
+	}
+	if (req->out_len < sizeof(hdr) ||
+	    vhost_iov_to_buf(req->iov, req->out_cnt, 0, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+		vscsi_cmd_finish(r, VIRTIO_SCSI_S_FAILURE, 0);
+		return;
+	}
+	if (vscsi_lun_decode(hdr.lun, &target, &lun_id) || !q->devs[target] ||
+	    !scsi_dev_get_lun(q->devs[target], 0)) {
+		vscsi_cmd_finish(r, VIRTIO_SCSI_S_BAD_TARGET, 0);
+		return;
+	}
+	memset(task, 0, sizeof(*task));
+	memcpy(task->cdb, hdr.cdb, sizeof(task->cdb));
+	task->lun_id = lun_id;
+	task->initiator = VSCSI_INITIATOR;
+	task->tag = hdr.tag;
+	task->iov = r->data_iov;
+	task->done = vscsi_task_done;
+	task->done_arg = r;
+	if (req->out_len > sizeof(hdr) && req->in_len > sizeof(struct virtio_scsi_cmd_resp)) {
+		/* Bidirectional needs VIRTIO_SCSI_F_INOUT, which is not offered. */
+		vscsi_cmd_finish(r, VIRTIO_SCSI_S_FAILURE, 0);
+		return;
+	} else if (req->out_len > sizeof(hdr)) {
+		task->dir = SCSI_DIR_TO_DEV;
+		task->iovcnt = vscsi_iov_tail(req->iov, req->out_cnt, sizeof(hdr), r->data_iov);
+	} else if (req->in_len > sizeof(struct virtio_scsi_cmd_resp)) {
+		task->dir = SCSI_DIR_FROM_DEV;
+		task->iovcnt = vscsi_iov_tail(&req->iov[req->out_cnt], in_cnt,
+					      sizeof(struct virtio_scsi_cmd_resp), r->data_iov);
+	}
+	scsi_dev_execute(q->devs[target], task);
+}
