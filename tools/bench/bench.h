@@ -1,7 +1,7 @@
 /*
  * vhost-bench: random I/O against any vhost-user block socket, single-threaded, with per-I/O
- * latency in a log-linear histogram. The device personality (virtio-blk today, virtio-scsi later)
- * is a struct bench_target: the loop in bench_run.c only moves slots between queues.
+ * latency in a log-linear histogram. The device personality (virtio-blk, virtio-scsi to LUN 0 of
+ * target 0) is a struct bench_target: the loop in bench_run.c only moves slots between queues.
  */
 #ifndef VHOSTD_BENCH_H
 #define VHOSTD_BENCH_H
@@ -16,7 +16,7 @@ enum bench_rw { BENCH_RANDREAD, BENCH_RANDWRITE, BENCH_RANDRW };
 
 struct bench_opts {
 	const char *socket;
-	const char *target;  /* "blk" */
+	const char *target;  /* "blk" or "scsi" */
 	enum bench_rw rw;
 	int rwmixread;       /* percent of reads in randrw */
 	uint32_t bs;
@@ -37,6 +37,7 @@ struct bench_slot {
 	uint64_t hdr_gpa, resp_gpa, data_gpa;
 	uint64_t t_submit_ns;
 	int q;
+	uint32_t block_size; /* the device's, as open() found it */
 };
 
 /* A device personality. */
@@ -55,6 +56,7 @@ struct bench_target {
 };
 
 extern const struct bench_target bench_target_blk;
+extern const struct bench_target bench_target_scsi;
 
 /* Log-linear latency histogram: exact below 128 ns, then 64 buckets per power of two (<1.6%). */
 #define BENCH_HIST_SUB_BITS 6

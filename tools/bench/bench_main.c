@@ -22,7 +22,7 @@ static void usage(FILE *out)
 		"  --server-pid PID                 report the server's CPU time per I/O\n"
 		"  --busy-poll / --no-busy-poll     poll used rings (default), or sleep on calls\n"
 		"  --packed                         packed virtqueues\n"
-		"  --target blk                     device personality (default blk)\n"
+		"  --target blk|scsi                device personality (default blk; scsi: target 0, LUN 0)\n"
 		"  --json                           one JSON object on stdout\n");
 }
 
@@ -62,7 +62,7 @@ static int parse_int(const char *s, int min, int max, int *out)
 
 static const struct bench_target *find_target(const char *name)
 {
-	static const struct bench_target *const targets[] = { &bench_target_blk };
+	static const struct bench_target *const targets[] = { &bench_target_blk, &bench_target_scsi };
 
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 		if (strcmp(targets[i]->name, name) == 0)

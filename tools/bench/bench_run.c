@@ -68,7 +68,7 @@ static int slot_submit(struct run *r, struct bench_slot *s, uint64_t now)
 	return vu_front_enqueue(r->f, s->q, bufs, n, r->indirect, s);
 }
 
-static int alloc_slots(struct run *r)
+static int alloc_slots(struct run *r, uint32_t block_size)
 {
 	r->slots = calloc(r->o->qd, sizeof(*r->slots));
 	if (!r->slots)
@@ -77,6 +77,7 @@ static int alloc_slots(struct run *r)
 		struct bench_slot *s = &r->slots[i];
 
 		s->q = r->t->request_queue(i % r->o->queues);
+		s->block_size = block_size;
 		s->hdr = vu_front_alloc(r->f, SLOT_HDR, 64, &s->hdr_gpa);
 		s->resp = vu_front_alloc(r->f, SLOT_HDR, 64, &s->resp_gpa);
 		s->data = vu_front_alloc(r->f, r->o->bs, 4096, &s->data_gpa);
@@ -237,7 +238,7 @@ int bench_run(const struct bench_opts *o, const struct bench_target *t, struct b
 				"descriptors\n", qd_per_queue);
 		goto out;
 	}
-	rc = alloc_slots(&r);
+	rc = alloc_slots(&r, block_size);
 	if (rc) {
 		fprintf(stderr, "vhost-bench: guest memory exhausted\n");
 		goto out;

@@ -4,6 +4,8 @@
 #   data  vhostd bdev_uring_create on a  vs qsd file (io_uring, page cache) + raw,
 #         1 GiB file in /dev/shm
 # Each pair: QD 32 randread IOPS and server CPU per I/O, QD 1 average and p99 latency, server RSS.
+# Then vhostd's two personalities on one null bdev at QD 128: blk vs scsi (READ 16 to target 0),
+# IOPS per server core (the I/Os one core of the server would do at its measured CPU cost).
 #   tools/bench/run-bench.sh BUILD_DIR      (BENCH_TIME=seconds per run, default 10)
 set -u
 build=$(cd "${1:-build}" && pwd)
@@ -122,6 +124,40 @@ run_pair() { # pair
 	fi
 }
 
+# vhostd alone: a blk and a scsi controller over null bdevs, QD 128 each.
+measure_personalities() {
+	local dir=$work/vhostd rpcsock=$work/vhostd.rpc out t
+	rm -rf "$dir" "$rpcsock"
+	mkdir -p "$dir"
+	taskset -c 0 "$vhostd" -S "$dir" -r "$rpcsock" --cpumask 0x1 >"$work/vhostd.log" 2>&1 &
+	server_pid=$!
+	wait_for_socket "$rpcsock" || return 1
+	for t in blk scsi; do
+		"$rpc" "$rpcsock" bdev_null_create \
+			"{\"name\":\"$t\",\"num_blocks\":2097152,\"block_size\":512}" >/dev/null || return 1
+	done
+	"$rpc" "$rpcsock" vhost_create_blk_controller '{"ctrlr":"b","dev_name":"blk"}' >/dev/null &&
+		"$rpc" "$rpcsock" vhost_create_scsi_controller '{"ctrlr":"s"}' >/dev/null &&
+		"$rpc" "$rpcsock" vhost_scsi_controller_add_target \
+			'{"ctrlr":"s","scsi_target_num":0,"bdev_name":"scsi"}' >/dev/null || return 1
+	for t in blk scsi; do
+		wait_for_socket "$dir/${t:0:1}" || return 1
+		out=$(taskset -c 1 "$bench" --socket "$dir/${t:0:1}" --target "$t" --rw randread \
+			--qd 128 --time "$secs" --server-pid "$server_pid" --json) || return 1
+		res[pers/$t/iops]=$(field "$out" iops)
+		res[pers/$t/cpu]=$(field "$out" server_cpu_us_per_io)
+		res[pers/$t/core]=$(awk -v c="${res[pers/$t/cpu]}" 'BEGIN { if (c > 0) printf "%.0f", 1e6 / c }')
+	done
+	stop_server
+}
+
+pers_row() { # metric label
+	local b=${res[pers/blk/$1]:-} s=${res[pers/scsi/$1]:-} ratio=-
+	[ -n "$b" ] && [ -n "$s" ] && ratio=$(awk -v a="$s" -v b="$b" 'BEGIN {
+		if (b > 0) printf "%.2f", a / b; else print "-" }')
+	printf '%-36s %12s %12s %10s\n' "$2" "${b:--}" "${s:--}" "$ratio"
+}
+
 row() { # pair metric label
 	local v=${res[$1/vhostd/$2]:-} q=${res[$1/qsd/$2]:-} ratio=-
 	[ -n "$v" ] && [ -n "$q" ] && ratio=$(awk -v a="$v" -v b="$q" 'BEGIN {
@@ -135,6 +171,8 @@ run_pair null
 head -c 1G /dev/zero >"$image" || die "cannot create $image"
 run_pair data
 
+[ -x "$vhostd" ] && { measure_personalities || echo "run-bench: personality run failed" >&2; }
+
 printf '\n%-5s %-30s %12s %12s %10s\n' pair metric vhostd qsd vhostd/qsd
 for pair in null data; do
 	row "$pair" iops "QD32 IOPS"
@@ -143,3 +181,7 @@ for pair in null data; do
 	row "$pair" p99 "QD1 p99 latency us"
 	row "$pair" rss "server RSS MiB"
 done
+printf '\n%-36s %12s %12s %10s\n' "vhostd null bdev, QD 128" blk scsi scsi/blk
+pers_row iops "IOPS"
+pers_row cpu "server CPU us/IO"
+pers_row core "IOPS per server core"
