@@ -3,6 +3,7 @@
  * and its result (status, sense cut to sense_size, residual) the virtio_scsi_cmd_resp.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,7 +153,9 @@ static void vscsi_cmd_finish(struct vscsi_req *r, uint8_t response, uint32_t dat
 		/* SAM residual: buffer bytes the command did not move. */
 		resp.resid = (uint32_t)(buf_len - task->transferred);
 	}
-	vscsi_req_write_in(req, &resp, sizeof(resp));
+	/* Only the fields and the sense bytes that carry something: the rest of the 108-byte
+	 * response is another cache line taken from the guest's CPU on every command. */
+	vscsi_req_write_in(req, &resp, offsetof(struct virtio_scsi_cmd_resp, sense) + resp.sense_len);
 	vhost_req_complete(req, sizeof(resp) + data_len);
 }
 
