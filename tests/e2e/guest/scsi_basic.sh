@@ -1,6 +1,7 @@
 # shellcheck shell=sh disable=SC2086,SC2154 # runs after lib.sh
 # Guest side of test_scsi_basic.sh. env: BLOCKS (per LUN), BLK_SERIAL. Targets 0-3 exist at boot;
-# the host adds target 4 and removes it again while we watch: no rescan is typed here.
+# the host adds target 4 and removes it again while we watch, and doubles target 5 (a null bdev):
+# no rescan is typed here.
 
 sd_of_target() { # target -> sdX (waits up to $2 s, default 10)
 	_i=0
@@ -49,3 +50,16 @@ e2e_expect_eq scsi-hot-added-appears "${s4:+yes}" yes
 echo "E2E: unplug-ready"
 e2e_check scsi-hot-removed-disappears target_gone 4
 e2e_check scsi-others-survive dd if=$s0 of=/dev/null bs=4096 count=16 iflag=direct
+
+size_becomes() { # dev sectors: waits up to 20 s for /sys/block/dev/size
+	_i=0
+	while [ "$(cat /sys/block/$1/size)" != "$2" ]; do
+		[ "$_i" -ge 200 ] && { echo "size $(cat /sys/block/$1/size)"; return 1; }
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+s5=$(sd_of_target 5)
+e2e_expect_eq scsi-resize-before "$(cat /sys/block/$s5/size)" "$BLOCKS"
+echo "E2E: resize-ready"
+e2e_check scsi-resize-follows size_becomes $s5 $((BLOCKS * 2))
