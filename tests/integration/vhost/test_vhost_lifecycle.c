@@ -507,19 +507,6 @@ int main(int argc, char **argv)
 		TAP_TEST(test_memory_and_reset_while_running),
 		TAP_TEST(test_messages_behind_a_stopping_queue),
 	};
-	int rc;
 
-	dmn = test_daemon_start(NULL);
-	if (!dmn || !vt_ctrlr_create(dmn, "bystander", false) ||
-	    !(bystander = vt_front_connect(dmn, "bystander", 1, false))) {
-		printf("Bail out! no daemon or bystander\n");
-		return 1;
-	}
-	rc = tap_run(tests, TAP_COUNT(tests), argc, argv);
-	if (!vt_front_io_ok(bystander, 0, 64))
-		rc = 1;
-	vu_front_close(bystander);
-	if (test_daemon_stop(dmn, NULL) != 0)
-		rc = 1;
-	return rc;
+	return vt_main(tests, TAP_COUNT(tests), argc, argv, &dmn, &bystander);
 }

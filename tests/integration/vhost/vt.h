@@ -12,6 +12,7 @@
 #define VHOSTD_TESTS_VT_H
 
 #include "daemon.h"
+#include "tap.h"
 #include "frontend/frontend.h"
 
 #include <linux/virtio_blk.h>
@@ -53,6 +54,11 @@ int vt_fd_count(struct test_daemon *d);
 int vt_fd_settle(struct test_daemon *d, int want);
 int vt_map_count(struct test_daemon *d);
 
+/* main() of a hostile-test program: a daemon with a controller "bystander" connected through the
+ * front-end library (*d and *bystander, for the tests), the tests, then proof that the bystander
+ * still works and that the daemon stops cleanly. Returns the exit status. */
+int vt_main(const struct tap_test *tests, int count, int argc, char **argv, struct test_daemon **d,
+	    struct vu_front **bystander);
 /* A connection by the front-end library (everything done right) and a write-read check on it. */
 struct vu_front *vt_front_connect(struct test_daemon *d, const char *ctrlr, int nq, bool packed);
 bool vt_front_io_ok(struct vu_front *f, int q, uint64_t sector);

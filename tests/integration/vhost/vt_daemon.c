@@ -249,3 +249,23 @@ bool vt_front_io_ok(struct vu_front *f, int q, uint64_t sector)
 	}
 	return true;
 }
+
+int vt_main(const struct tap_test *tests, int count, int argc, char **argv, struct test_daemon **d,
+	    struct vu_front **bystander)
+{
+	int rc;
+
+	*d = test_daemon_start(NULL);
+	if (!*d || !vt_ctrlr_create(*d, "bystander", false) ||
+	    !(*bystander = vt_front_connect(*d, "bystander", 1, false))) {
+		printf("Bail out! no daemon or bystander\n");
+		return 1;
+	}
+	rc = tap_run(tests, count, argc, argv);
+	if (!vt_front_io_ok(*bystander, 0, 64))
+		rc = 1;
+	vu_front_close(*bystander);
+	if (test_daemon_stop(*d, NULL) != 0)
+		rc = 1;
+	return rc;
+}
