@@ -26,6 +26,11 @@ struct bdev_thread {
 	struct bdev_io **done_tail;
 	struct poller *poller;
 	bool delivering; /* inside bdev_thread_poll: a callback's last put must not free us */
+	/* Latency timestamps are read once per reactor iteration, not per I/O (a TSC read costs
+	 * ~10 ns here, a fifth of a null I/O): submissions share the first one after each delivery
+	 * pass, completions of one pass share one. */
+	uint64_t submit_ticks;
+	bool submit_ticks_valid;
 };
 
 struct bdev_channel {
@@ -108,10 +113,10 @@ static void stat_fold(struct bdev_iostat *into, const struct bdev_iostat *from)
 		dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
-static void stat_account(struct bdev_channel *ch, const struct bdev_io *io)
+static void stat_account(struct bdev_channel *ch, const struct bdev_io *io, uint64_t now)
 {
 	struct bdev_iostat *s = &ch->stat;
-	uint64_t ticks = bdev_ticks() - io->submit_tsc;
+	uint64_t ticks = now - io->submit_tsc;
 	uint64_t bytes = io->num_blocks * ch->bdev->block_size;
 
 	if (io->status) {
@@ -173,16 +178,19 @@ static int bdev_thread_poll(void *arg)
 {
 	struct bdev_thread *t = arg;
 	struct bdev_io *io = t->done_head, *next;
+	uint64_t now;
 	int n = 0;
 
+	t->submit_ticks_valid = false;
 	if (!io)
 		return 0;
+	now = bdev_ticks();
 	t->done_head = NULL;
 	t->done_tail = &t->done_head;
 	t->delivering = true;
 	for (; io; io = next) {
 		next = io->done_next; /* the callback may reuse io */
-		stat_account(io->ch, io);
+		stat_account(io->ch, io, now);
 		io->done(io, io->status);
 		n++;
 	}
@@ -340,13 +348,26 @@ static int bdev_io_check(struct bdev *bdev, const struct bdev_io *io)
 	return total == bytes ? 0 : -EINVAL;
 }
 
+static uint64_t submit_ticks(void)
+{
+	struct bdev_thread *t = tls_thread;
+
+	if (!t)
+		return bdev_ticks();
+	if (!t->submit_ticks_valid) {
+		t->submit_ticks = bdev_ticks();
+		t->submit_ticks_valid = true;
+	}
+	return t->submit_ticks;
+}
+
 void bdev_io_submit(struct bdev_channel *ch, struct bdev_io *io)
 {
 	struct bdev *bdev = ch->bdev;
 	int rc;
 
 	io->ch = ch;
-	io->submit_tsc = bdev_ticks();
+	io->submit_tsc = submit_ticks();
 	if (atomic_load_explicit(&bdev->internal->removed, memory_order_relaxed))
 		rc = -ENODEV;
 	else

@@ -70,7 +70,8 @@ uint64_t vhost_session_started_mask(const struct vhost_session *s)
 static void vq_signal(struct vhost_vq *vq)
 {
 	vq->call_pending = false;
-	vq->last_call_us = reactor_now_us();
+	if (vq->coalesce_delay_us) /* a clock read per interrupt only when coalescing needs it */
+		vq->last_call_us = reactor_now_us();
 	/* EAGAIN: the counter is full, so a notification is pending anyway. */
 	if (vq->call_fd >= 0 && vq->ring->need_call(vq) && eventfd_write(vq->call_fd, 1) < 0 &&
 	    errno != EAGAIN)
