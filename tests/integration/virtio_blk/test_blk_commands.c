@@ -21,18 +21,18 @@ static struct test_daemon *dut;
 /* Creates controller ctrlr on bdev (readonly as asked) and connects one queue to it. */
 static struct vu_front *open_ctrlr(const char *ctrlr, const char *bdev, bool readonly)
 {
-	if (!bt_ok(dut, "vhost_create_blk_controller",
+	if (!it_ok(dut, "vhost_create_blk_controller",
 		   json_pack("{s:s, s:s, s:b}", "ctrlr", ctrlr, "dev_name", bdev, "readonly",
 			     readonly)))
 		return NULL;
-	return bt_connect(dut, ctrlr, NULL);
+	return it_connect(dut, ctrlr, NULL);
 }
 
 static void close_ctrlr(struct vu_front *f, const char *ctrlr)
 {
 	if (f)
 		vu_front_close(f);
-	bt_delete_ctrlr(dut, ctrlr);
+	it_delete_ctrlr(dut, ctrlr);
 }
 
 static int range_cmd(struct vu_front *f, uint32_t type, uint64_t sector, uint32_t num,
@@ -77,7 +77,7 @@ static void test_config_malloc(void)
 	struct virtio_blk_config cfg;
 	uint64_t feat;
 
-	REQUIRE(bt_malloc(dut, "Mcfg", 3000, 512));
+	REQUIRE(it_malloc(dut, "Mcfg", 3000, 512));
 	f = open_ctrlr("cfg.m", "Mcfg", false);
 	if (f && bt_config(f, &cfg)) {
 		CHECK_EQ(cfg.capacity, 3000);
@@ -117,7 +117,7 @@ static void test_config_4k_blocks(void)
 	struct vu_front *f;
 	struct virtio_blk_config cfg;
 
-	REQUIRE(bt_malloc(dut, "Mcfg4k", 300, 4096));
+	REQUIRE(it_malloc(dut, "Mcfg4k", 300, 4096));
 	f = open_ctrlr("cfg.4k", "Mcfg4k", false);
 	if (f && bt_config(f, &cfg)) {
 		CHECK_EQ(cfg.capacity, 300 * 8);
@@ -169,18 +169,18 @@ static void test_features_per_bdev(void)
 	};
 	char file[128];
 
-	REQUIRE(bt_malloc(dut, "Mfeat", 64, 512));
-	REQUIRE(bt_malloc(dut, "Mbase", 64, 512));
-	REQUIRE(bt_ok(dut, "bdev_error_create", json_pack("{s:s}", "base_name", "Mbase")));
-	REQUIRE(bt_ok(dut, "bdev_null_create",
+	REQUIRE(it_malloc(dut, "Mfeat", 64, 512));
+	REQUIRE(it_malloc(dut, "Mbase", 64, 512));
+	REQUIRE(it_ok(dut, "bdev_error_create", json_pack("{s:s}", "base_name", "Mbase")));
+	REQUIRE(it_ok(dut, "bdev_null_create",
 		      json_pack("{s:s, s:i, s:i}", "name", "Nfeat", "num_blocks", 64, "block_size",
 				512)));
-	REQUIRE(bt_file_create(file, sizeof(file), "feat", 1 << 20));
-	if (bt_ok(dut, "bdev_uring_create",
+	REQUIRE(it_file_create(file, sizeof(file), "feat", 1 << 20));
+	if (it_ok(dut, "bdev_uring_create",
 		  json_pack("{s:s, s:s}", "filename", file, "name", "Ufeat")))
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 			check_features(&cases[i]);
-	bt_ok(dut, "bdev_uring_delete", json_pack("{s:s}", "name", "Ufeat"));
+	it_ok(dut, "bdev_uring_delete", json_pack("{s:s}", "name", "Ufeat"));
 	unlink(file);
 }
 
@@ -193,8 +193,8 @@ static void test_get_id(void)
 	struct vu_front *f;
 	struct bx_io io;
 
-	REQUIRE(bt_malloc(dut, "Mid", 64, 512));
-	REQUIRE(bt_malloc(dut, long_name, 64, 512));
+	REQUIRE(it_malloc(dut, "Mid", 64, 512));
+	REQUIRE(it_malloc(dut, long_name, 64, 512));
 	f = open_ctrlr("id.short", "Mid", false);
 	if (f) {
 		memset(id, 0x55, sizeof(id));
@@ -217,7 +217,7 @@ static void test_get_id(void)
 		memset(io.seg[0], 0x55, io.seg_len[0]);
 		memset(io.seg[1], 0x55, io.seg_len[1]);
 		REQUIRE(bx_io_submit(f, 0, &io, false, true) >= 0);
-		CHECK_EQ(bx_wait_all(f, 0, &io, 1, BT_TIMEOUT_MS), 0);
+		CHECK_EQ(bx_wait_all(f, 0, &io, 1, IT_TIMEOUT_MS), 0);
 		CHECK_EQ(*io.status, VIRTIO_BLK_S_OK);
 		CHECK_EQ(io.used_len, VIRTIO_BLK_ID_BYTES + 1);
 		bx_io_get(&io, (uint8_t *)id);
@@ -238,8 +238,8 @@ static void test_flush(void)
 {
 	struct vu_front *f;
 
-	REQUIRE(bt_malloc(dut, "Mflush", 64, 512));
-	REQUIRE(bt_ok(dut, "bdev_null_create",
+	REQUIRE(it_malloc(dut, "Mflush", 64, 512));
+	REQUIRE(it_ok(dut, "bdev_null_create",
 		      json_pack("{s:s, s:i, s:i}", "name", "Nflush", "num_blocks", 64, "block_size",
 				512)));
 	f = open_ctrlr("flush.m", "Mflush", false);
@@ -285,13 +285,13 @@ static void test_discard_write_zeroes(void)
 {
 	char file[128];
 
-	REQUIRE(bt_malloc(dut, "Mzero", 128, 512));
+	REQUIRE(it_malloc(dut, "Mzero", 128, 512));
 	check_zeroing("zero.m", "Mzero");
-	REQUIRE(bt_file_create(file, sizeof(file), "zero", 1 << 20));
-	if (bt_ok(dut, "bdev_uring_create",
+	REQUIRE(it_file_create(file, sizeof(file), "zero", 1 << 20));
+	if (it_ok(dut, "bdev_uring_create",
 		  json_pack("{s:s, s:s}", "filename", file, "name", "Uzero"))) {
 		check_zeroing("zero.u", "Uzero");
-		bt_ok(dut, "bdev_uring_delete", json_pack("{s:s}", "name", "Uzero"));
+		it_ok(dut, "bdev_uring_delete", json_pack("{s:s}", "name", "Uzero"));
 	}
 	unlink(file);
 }
@@ -302,7 +302,7 @@ static void test_range_cmd_unsupported(void)
 	struct virtio_blk_discard_write_zeroes two[2] = { { 0, 8, 0 }, { 16, 8, 0 } };
 	struct vu_front *f;
 
-	REQUIRE(bt_malloc(dut, "Mflags", 64, 512));
+	REQUIRE(it_malloc(dut, "Mflags", 64, 512));
 	f = open_ctrlr("flags", "Mflags", false);
 	if (f) {
 		write_pattern(f, 0, 32, 9);
@@ -337,7 +337,7 @@ static void test_unknown_type(void)
 	uint8_t buf[512];
 	struct vu_front *f;
 
-	REQUIRE(bt_malloc(dut, "Mtype", 64, 512));
+	REQUIRE(it_malloc(dut, "Mtype", 64, 512));
 	f = open_ctrlr("type", "Mtype", false);
 	if (f) {
 		write_pattern(f, 0, 1, 4);
@@ -360,7 +360,7 @@ static void test_out_of_range(void)
 	uint8_t buf[1024];
 	struct vu_front *f;
 
-	REQUIRE(bt_malloc(dut, "Mrange", cap, 512));
+	REQUIRE(it_malloc(dut, "Mrange", cap, 512));
 	f = open_ctrlr("range", "Mrange", false);
 	if (f) {
 		write_pattern(f, cap - 1, 1, 5);
@@ -399,7 +399,7 @@ static void test_zero_length_and_malformed(void)
 	uint8_t buf[512];
 	struct bx_io io;
 
-	REQUIRE(bt_malloc(dut, "Mzl", 64, 512));
+	REQUIRE(it_malloc(dut, "Mzl", 64, 512));
 	f = open_ctrlr("zl", "Mzl", false);
 	if (f) {
 		write_pattern(f, 0, 1, 6);
@@ -415,7 +415,7 @@ static void test_zero_length_and_malformed(void)
 			};
 
 			REQUIRE(vu_front_submit(f, 0, bufs, 3, false, &io) >= 0);
-			CHECK_EQ(bx_wait_all(f, 0, &io, 1, BT_TIMEOUT_MS), 0);
+			CHECK_EQ(bx_wait_all(f, 0, &io, 1, IT_TIMEOUT_MS), 0);
 			CHECK_EQ(*io.status, VIRTIO_BLK_S_IOERR);
 		}
 		/* a header of 8 bytes: returned unanswered (used length 0, status untouched) */
@@ -425,7 +425,7 @@ static void test_zero_length_and_malformed(void)
 						  { io.status_gpa, 1, true } };
 
 			REQUIRE(vu_front_submit(f, 0, bufs, 2, false, &io) >= 0);
-			CHECK_EQ(bx_wait_all(f, 0, &io, 1, BT_TIMEOUT_MS), 0);
+			CHECK_EQ(bx_wait_all(f, 0, &io, 1, IT_TIMEOUT_MS), 0);
 			CHECK_EQ(io.used_len, 0);
 			CHECK_EQ(*io.status, 0xff);
 		}
@@ -435,7 +435,7 @@ static void test_zero_length_and_malformed(void)
 			struct vu_buf bufs[1] = { { io.hdr_gpa, sizeof(*io.hdr), false } };
 
 			REQUIRE(vu_front_submit(f, 0, bufs, 1, false, &io) >= 0);
-			CHECK_EQ(bx_wait_all(f, 0, &io, 1, BT_TIMEOUT_MS), 0);
+			CHECK_EQ(bx_wait_all(f, 0, &io, 1, IT_TIMEOUT_MS), 0);
 			CHECK_EQ(io.used_len, 0);
 		}
 		vu_front_free_all_buffers(f);
@@ -453,7 +453,7 @@ static void test_readonly(void)
 	struct vu_front *rw, *ro;
 	uint8_t buf[4096];
 
-	REQUIRE(bt_malloc(dut, "Mro", 64, 512));
+	REQUIRE(it_malloc(dut, "Mro", 64, 512));
 	rw = open_ctrlr("ro.rw", "Mro", false);
 	if (rw)
 		write_pattern(rw, 0, 32, 8);
@@ -482,7 +482,7 @@ static void test_readonly(void)
 
 static bool inject(const char *bdev, const char *io_type, const char *error_type, int num)
 {
-	return bt_ok(dut, "bdev_error_inject_error",
+	return it_ok(dut, "bdev_error_inject_error",
 		     json_pack("{s:s, s:s, s:s, s:i}", "name", bdev, "io_type", io_type,
 			       "error_type", error_type, "num", num));
 }
@@ -496,7 +496,7 @@ static void read_status(struct vu_front *f, uint8_t *status, uint32_t *used)
 	*used = 0;
 	REQUIRE(bx_io_init(f, &io, VIRTIO_BLK_T_IN, 0, 4096, 2) == 0);
 	REQUIRE(bx_io_submit(f, 0, &io, false, true) >= 0);
-	CHECK_EQ(bx_wait_all(f, 0, &io, 1, BT_TIMEOUT_MS), 0);
+	CHECK_EQ(bx_wait_all(f, 0, &io, 1, IT_TIMEOUT_MS), 0);
 	*status = *io.status;
 	*used = io.used_len;
 	vu_front_free_all_buffers(f);
@@ -509,8 +509,8 @@ static void test_error_injection(void)
 	uint8_t buf[4096], status;
 	uint32_t used;
 
-	REQUIRE(bt_malloc(dut, "Merr", 64, 512));
-	REQUIRE(bt_ok(dut, "bdev_error_create", json_pack("{s:s}", "base_name", "Merr")));
+	REQUIRE(it_malloc(dut, "Merr", 64, 512));
+	REQUIRE(it_ok(dut, "bdev_error_create", json_pack("{s:s}", "base_name", "Merr")));
 	f = open_ctrlr("err", "EE_Merr", false);
 	if (f) {
 		write_pattern(f, 0, 8, 10);

@@ -35,15 +35,15 @@ static bool backends_create(struct test_daemon *d, struct backend *bk)
 	bk[BK_URING] = (struct backend){ "U0", 512, "" };
 	bk[BK_AIO] = (struct backend){ "A0", 4096, "" };
 	bk[BK_ERROR] = (struct backend){ "EE_MB", 512, "" };
-	return bt_malloc(d, "M512", DISK_BYTES / 512, 512) &&
-	       bt_malloc(d, "M4K", DISK_BYTES / 4096, 4096) &&
-	       bt_malloc(d, "MB", DISK_BYTES / 512, 512) &&
-	       bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "MB")) &&
-	       bt_file_create(bk[BK_URING].file, sizeof(bk[BK_URING].file), "uring", DISK_BYTES) &&
-	       bt_ok(d, "bdev_uring_create",
+	return it_malloc(d, "M512", DISK_BYTES / 512, 512) &&
+	       it_malloc(d, "M4K", DISK_BYTES / 4096, 4096) &&
+	       it_malloc(d, "MB", DISK_BYTES / 512, 512) &&
+	       it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "MB")) &&
+	       it_file_create(bk[BK_URING].file, sizeof(bk[BK_URING].file), "uring", DISK_BYTES) &&
+	       it_ok(d, "bdev_uring_create",
 		     json_pack("{s:s, s:s}", "filename", bk[BK_URING].file, "name", "U0")) &&
-	       bt_file_create(bk[BK_AIO].file, sizeof(bk[BK_AIO].file), "aio", DISK_BYTES) &&
-	       bt_ok(d, "bdev_aio_create",
+	       it_file_create(bk[BK_AIO].file, sizeof(bk[BK_AIO].file), "aio", DISK_BYTES) &&
+	       it_ok(d, "bdev_aio_create",
 		     json_pack("{s:s, s:s, s:i}", "filename", bk[BK_AIO].file, "name", "A0",
 			       "block_size", 4096));
 }
@@ -73,7 +73,7 @@ static void check_sync(struct vu_front *f, const struct backend *bk, int q, uint
 	CHECK_MSG(bad < 0, "%s q%d sector %llu %s nseg %d/%d: byte %ld differs", bk->bdev, q,
 		  (unsigned long long)sector, indirect ? "indirect" : "direct", nseg, rseg, bad);
 	if (bk->file[0])
-		CHECK_MSG(bt_file_equals(bk->file, (off_t)sector * 512, w, sizeof(w)),
+		CHECK_MSG(it_file_equals(bk->file, (off_t)sector * 512, w, sizeof(w)),
 			  "%s: file differs at sector %llu", bk->file, (unsigned long long)sector);
 }
 
@@ -100,7 +100,7 @@ static void run_deep_round(struct vu_front *f, int nq, uint32_t type, unsigned s
 	for (int q = 0; q < nq; q++)
 		CHECK(vu_front_notify(f, q) == 0);
 	for (int q = 0; q < nq; q++) {
-		CHECK_EQ(bx_wait_all(f, q, ios[q], DEEP_QD, BT_TIMEOUT_MS), 0);
+		CHECK_EQ(bx_wait_all(f, q, ios[q], DEEP_QD, IT_TIMEOUT_MS), 0);
 		for (int i = 0; i < DEEP_QD; i++) {
 			struct bx_io *io = &ios[q][i];
 
@@ -136,10 +136,10 @@ static void run_case(struct test_daemon *d, const struct data_case *c, unsigned 
 
 	snprintf(name, sizeof(name), "vb.%s.%s.%s.%d", c->bk->bdev, c->packed ? "packed" : "split",
 		 c->cpumask, c->nq);
-	REQUIRE(bt_ok(d, "vhost_create_blk_controller",
+	REQUIRE(it_ok(d, "vhost_create_blk_controller",
 		      json_pack("{s:s, s:s, s:s, s:b}", "ctrlr", name, "dev_name", c->bk->bdev,
 				"cpumask", c->cpumask, "packed_ring", c->packed)));
-	f = bt_connect(d, name,
+	f = it_connect(d, name,
 		       &(struct vu_front_opts){ .num_queues = c->nq, .packed = c->packed });
 	if (f) {
 		CHECK_EQ(vu_front_num_queues(f), c->nq);
@@ -162,7 +162,7 @@ static void run_case(struct test_daemon *d, const struct data_case *c, unsigned 
 			run_deep_round(f, c->nq, VIRTIO_BLK_T_IN, seed);
 		vu_front_close(f);
 	}
-	bt_delete_ctrlr(d, name);
+	it_delete_ctrlr(d, name);
 }
 
 /* Every backend x ring layout x cpumask, with 1, 2 or 4 queues in turn. */
@@ -225,8 +225,8 @@ static void test_data_4k_alignment(void)
 	uint8_t w[8192], r[8192];
 
 	REQUIRE(d);
-	if (bt_malloc(d, "M4K", 256, 4096) && bt_ctrlr(d, "c4k", "M4K"))
-		f = bt_connect(d, "c4k", NULL);
+	if (it_malloc(d, "M4K", 256, 4096) && bt_ctrlr(d, "c4k", "M4K"))
+		f = it_connect(d, "c4k", NULL);
 	if (f) {
 		bx_fill(w, sizeof(w), 8 * 512, 11);
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_OUT, 8, w, 4096, 2, false), VIRTIO_BLK_S_OK);
@@ -273,15 +273,15 @@ static void check_out_of_order(struct test_daemon *d, bool packed)
 	struct bx_io ios[4];
 	uint8_t buf[4096];
 
-	REQUIRE(bt_ok(d, "vhost_create_blk_controller",
+	REQUIRE(it_ok(d, "vhost_create_blk_controller",
 		      json_pack("{s:s, s:s, s:b}", "ctrlr", name, "dev_name", "EE_M0",
 				"packed_ring", packed)));
-	f = bt_connect(d, name, &(struct vu_front_opts){ .packed = packed });
+	f = it_connect(d, name, &(struct vu_front_opts){ .packed = packed });
 	if (f) {
 		bx_fill(buf, sizeof(buf), 0, 21);
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_OUT, 0, buf, sizeof(buf), 1, false),
 			 VIRTIO_BLK_S_OK);
-		CHECK(bt_ok(d, "bdev_error_inject_error",
+		CHECK(it_ok(d, "bdev_error_inject_error",
 			    json_pack("{s:s, s:s, s:s, s:i}", "name", "EE_M0", "io_type", "read",
 				      "error_type", "pending", "num", 1)));
 		CHECK(bx_io_init(f, &ios[0], VIRTIO_BLK_T_IN, 0, 4096, 2) == 0);
@@ -293,13 +293,13 @@ static void check_out_of_order(struct test_daemon *d, bool packed)
 			CHECK(bx_io_submit(f, 0, &ios[i], i == 2, true) >= 0);
 		}
 		/* the writes come back while the read is held */
-		CHECK_EQ(bx_wait_all(f, 0, ios + 1, 3, BT_TIMEOUT_MS), 0);
+		CHECK_EQ(bx_wait_all(f, 0, ios + 1, 3, IT_TIMEOUT_MS), 0);
 		CHECK_EQ(bx_collect(f, 0, ios, 4, 200), 0);
 		CHECK(!ios[0].done);
-		CHECK(bt_ok(d, "bdev_error_inject_error",
+		CHECK(it_ok(d, "bdev_error_inject_error",
 			    json_pack("{s:s, s:s, s:s}", "name", "EE_M0", "io_type", "clear",
 				      "error_type", "failure")));
-		CHECK_EQ(bx_wait_all(f, 0, ios, 4, BT_TIMEOUT_MS), 0);
+		CHECK_EQ(bx_wait_all(f, 0, ios, 4, IT_TIMEOUT_MS), 0);
 		for (int i = 0; i < 4; i++)
 			CHECK_EQ(*ios[i].status, VIRTIO_BLK_S_OK);
 		bx_io_get(&ios[0], buf);
@@ -312,7 +312,7 @@ static void check_out_of_order(struct test_daemon *d, bool packed)
 		}
 		vu_front_close(f);
 	}
-	bt_delete_ctrlr(d, name);
+	it_delete_ctrlr(d, name);
 }
 
 static void test_data_out_of_order(void)
@@ -320,8 +320,8 @@ static void test_data_out_of_order(void)
 	struct test_daemon *d = test_daemon_start("--poll adaptive");
 
 	REQUIRE(d);
-	if (bt_malloc(d, "M0", 2048, 512) &&
-	    bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "M0"))) {
+	if (it_malloc(d, "M0", 2048, 512) &&
+	    it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "M0"))) {
 		check_out_of_order(d, false);
 		check_out_of_order(d, true);
 	}
@@ -337,10 +337,10 @@ static void check_wrap(struct test_daemon *d, bool packed)
 	uint8_t buf[4096];
 	struct vu_front *f;
 
-	REQUIRE(bt_ok(d, "vhost_create_blk_controller",
+	REQUIRE(it_ok(d, "vhost_create_blk_controller",
 		      json_pack("{s:s, s:s, s:s, s:b}", "ctrlr", name, "dev_name", "M0", "cpumask",
 				"0x3", "packed_ring", packed)));
-	f = bt_connect(
+	f = it_connect(
 		d, name,
 		&(struct vu_front_opts){ .num_queues = 2, .queue_size = 64, .packed = packed });
 	for (int round = 0; f && round < 24 && !tap_current_failed(); round++) {
@@ -361,7 +361,7 @@ static void check_wrap(struct test_daemon *d, bool packed)
 			}
 		}
 		for (int q = 0; q < 2; q++) {
-			CHECK_EQ(bx_wait_all(f, q, ios[q], 32, BT_TIMEOUT_MS), 0);
+			CHECK_EQ(bx_wait_all(f, q, ios[q], 32, IT_TIMEOUT_MS), 0);
 			for (int i = 0; i < 32; i++) {
 				CHECK_EQ(*ios[q][i].status, VIRTIO_BLK_S_OK);
 				if (type != VIRTIO_BLK_T_IN)
@@ -375,7 +375,7 @@ static void check_wrap(struct test_daemon *d, bool packed)
 	}
 	if (f)
 		vu_front_close(f);
-	bt_delete_ctrlr(d, name);
+	it_delete_ctrlr(d, name);
 }
 
 static void test_data_ring_wrap(void)
@@ -383,7 +383,7 @@ static void test_data_ring_wrap(void)
 	struct test_daemon *d = test_daemon_start("-m 0x3 --poll adaptive");
 
 	REQUIRE(d);
-	if (bt_malloc(d, "M0", 2048, 512)) {
+	if (it_malloc(d, "M0", 2048, 512)) {
 		check_wrap(d, false);
 		check_wrap(d, true);
 	}
@@ -398,12 +398,12 @@ static void test_data_null_bdev(void)
 	struct vu_front *f = NULL;
 
 	REQUIRE(d);
-	if (bt_ok(d, "bdev_null_create",
+	if (it_ok(d, "bdev_null_create",
 		  json_pack("{s:s, s:i, s:i}", "name", "N0", "num_blocks", 4096, "block_size",
 			    512)) &&
-	    bt_ok(d, "vhost_create_blk_controller",
+	    it_ok(d, "vhost_create_blk_controller",
 		  json_pack("{s:s, s:s, s:s}", "ctrlr", "cn", "dev_name", "N0", "cpumask", "0x3")))
-		f = bt_connect(d, "cn", &(struct vu_front_opts){ .num_queues = 2 });
+		f = it_connect(d, "cn", &(struct vu_front_opts){ .num_queues = 2 });
 	if (f) {
 		for (int q = 0; q < 2; q++) {
 			for (int nseg = 1; nseg <= 4; nseg++) {

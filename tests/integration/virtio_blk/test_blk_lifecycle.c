@@ -21,7 +21,7 @@
 
 static bool inject_pending_reads(struct test_daemon *d, const char *ee, int num)
 {
-	return bt_ok(d, "bdev_error_inject_error",
+	return it_ok(d, "bdev_error_inject_error",
 		     json_pack("{s:s, s:s, s:s, s:i}", "name", ee, "io_type", "read", "error_type",
 			       "pending", "num", num));
 }
@@ -49,7 +49,7 @@ static bool param_is(json_t *params, const char *key, json_t *value)
 /* What vhost_get_controllers says of one controller (NULL after recording a failure). */
 static json_t *controller_info(struct test_daemon *d, const char *ctrlr)
 {
-	json_t *list = bt_call(d, "vhost_get_controllers", json_pack("{s:s}", "name", ctrlr));
+	json_t *list = it_call(d, "vhost_get_controllers", json_pack("{s:s}", "name", ctrlr));
 	json_t *info = json_incref(json_array_get(list, 0));
 
 	CHECK_MSG(json_array_size(list) == 1, "vhost_get_controllers %s: not one entry", ctrlr);
@@ -117,14 +117,14 @@ static void check_removal_with_io(const char *base, const char *delete_method,
 
 	REQUIRE(d);
 	snprintf(ee, sizeof(ee), "EE_%s", base);
-	if (bt_malloc(d, base, 2048, 512) && bt_malloc(d, "Other", 2048, 512) &&
-	    bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", base)) &&
-	    bt_ok(d, "vhost_create_blk_controller",
+	if (it_malloc(d, base, 2048, 512) && it_malloc(d, "Other", 2048, 512) &&
+	    it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", base)) &&
+	    it_ok(d, "vhost_create_blk_controller",
 		  json_pack("{s:s, s:s, s:s}", "ctrlr", "victim", "dev_name", ee, "cpumask",
 			    "0x3")) &&
 	    bt_ctrlr(d, "bystander", "Other")) {
-		f = bt_connect(d, "victim", &(struct vu_front_opts){ .num_queues = 2 });
-		g = bt_connect(d, "bystander", NULL);
+		f = it_connect(d, "victim", &(struct vu_front_opts){ .num_queues = 2 });
+		g = it_connect(d, "bystander", NULL);
 	}
 	if (!f || !g)
 		goto out;
@@ -142,9 +142,9 @@ static void check_removal_with_io(const char *base, const char *delete_method,
 	CHECK_EQ(bx_collect(f, 1, ios[1], HELD, 100), 0);
 	check_rw(g, 0, 0, 2);
 
-	CHECK(bt_ok(d, delete_method, json_pack("{s:s}", "name", delete_name)));
+	CHECK(it_ok(d, delete_method, json_pack("{s:s}", "name", delete_name)));
 	for (int q = 0; q < 2; q++) {
-		CHECK_EQ(bx_wait_all(f, q, ios[q], HELD, BT_TIMEOUT_MS), 0);
+		CHECK_EQ(bx_wait_all(f, q, ios[q], HELD, IT_TIMEOUT_MS), 0);
 		for (int i = 0; i < HELD; i++)
 			CHECK_MSG(*ios[q][i].status == VIRTIO_BLK_S_IOERR &&
 					  ios[q][i].used_len == 1,
@@ -162,11 +162,11 @@ static void check_removal_with_io(const char *base, const char *delete_method,
 	CHECK(param_is(json_object_get(json_object_get(info, "backend_specific"), "block"), "bdev",
 		       json_string(ee)));
 	json_decref(info);
-	CHECK(bt_fails(d, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "victim"), -EBUSY,
+	CHECK(it_fails(d, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "victim"), -EBUSY,
 		       NULL));
 	/* a new front-end on the bdev-less controller sees an empty disk and gets IOERR too */
 	vu_front_close(f);
-	f = bt_connect(d, "victim", &(struct vu_front_opts){ .num_queues = 2 });
+	f = it_connect(d, "victim", &(struct vu_front_opts){ .num_queues = 2 });
 	if (f) {
 		check_empty_disk(f);
 		check_all_fail(d, f, 0, ee);
@@ -174,9 +174,9 @@ static void check_removal_with_io(const char *base, const char *delete_method,
 		vu_front_close(f);
 		f = NULL;
 	}
-	CHECK(bt_delete_ctrlr(d, "victim"));
-	CHECK(access(bt_socket(d, "victim"), F_OK) != 0);
-	CHECK(!bt_listed(d, "victim"));
+	CHECK(it_delete_ctrlr(d, "victim"));
+	CHECK(access(it_socket(d, "victim"), F_OK) != 0);
+	CHECK(!it_listed(d, "victim"));
 	check_rw(g, 0, 24, 4);
 out:
 	if (f)
@@ -204,25 +204,25 @@ static void test_bdev_deleted_while_disconnected(void)
 	struct vu_front *f = NULL;
 
 	REQUIRE(d);
-	if (bt_malloc(d, "Gone", 2048, 512) && bt_ctrlr(d, "orphan", "Gone")) {
-		f = bt_connect(d, "orphan", NULL);
+	if (it_malloc(d, "Gone", 2048, 512) && bt_ctrlr(d, "orphan", "Gone")) {
+		f = it_connect(d, "orphan", NULL);
 		if (f) {
 			check_rw(f, 0, 0, 5);
 			vu_front_close(f);
 		}
-		CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "Gone")));
-		CHECK(bt_malloc(d, "Gone", 2048, 512));
-		f = bt_connect(d, "orphan", NULL);
+		CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "Gone")));
+		CHECK(it_malloc(d, "Gone", 2048, 512));
+		f = it_connect(d, "orphan", NULL);
 		if (f) {
 			check_empty_disk(f);
 			check_all_fail(d, f, 0, "Gone");
 			vu_front_close(f);
 		}
-		CHECK(bt_listed(d, "orphan"));
-		CHECK(bt_delete_ctrlr(d, "orphan"));
+		CHECK(it_listed(d, "orphan"));
+		CHECK(it_delete_ctrlr(d, "orphan"));
 		/* the new bdev is free for a new controller */
 		CHECK(bt_ctrlr(d, "orphan2", "Gone"));
-		f = bt_connect(d, "orphan2", NULL);
+		f = it_connect(d, "orphan2", NULL);
 		if (f) {
 			check_rw(f, 0, 0, 6);
 			vu_front_close(f);
@@ -252,29 +252,29 @@ static void test_disconnect_with_io_held(void)
 	struct bx_io ios[HELD];
 
 	REQUIRE(d);
-	if (bt_malloc(d, "Mh", 2048, 512) &&
-	    bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "Mh")) &&
+	if (it_malloc(d, "Mh", 2048, 512) &&
+	    it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "Mh")) &&
 	    bt_ctrlr(d, "held", "EE_Mh"))
-		f = bt_connect(d, "held", HELD_OPTS);
+		f = it_connect(d, "held", HELD_OPTS);
 	if (f) {
 		hold_reads(d, f, "EE_Mh", ios);
 		vu_front_close(f);
 		f = NULL;
-		CHECK(bt_fails(d, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "held"),
+		CHECK(it_fails(d, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "held"),
 			       -EBUSY, NULL));
-		CHECK(bt_ok(d, "bdev_error_inject_error",
+		CHECK(it_ok(d, "bdev_error_inject_error",
 			    json_pack("{s:s, s:s, s:s}", "name", "EE_Mh", "io_type", "clear",
 				      "error_type", "failure")));
-		CHECK(bt_delete_ctrlr(d, "held"));
+		CHECK(it_delete_ctrlr(d, "held"));
 		/* again, and this time the bdev goes */
 		CHECK(bt_ctrlr(d, "held", "EE_Mh"));
-		f = bt_connect(d, "held", HELD_OPTS);
+		f = it_connect(d, "held", HELD_OPTS);
 	}
 	if (f) {
 		hold_reads(d, f, "EE_Mh", ios);
 		vu_front_close(f);
-		CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "Mh")));
-		CHECK(bt_delete_ctrlr(d, "held"));
+		CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "Mh")));
+		CHECK(it_delete_ctrlr(d, "held"));
 		CHECK(!bdev_exists(d, "EE_Mh"));
 	}
 	CHECK(test_daemon_stop(d, NULL) == 0);
@@ -289,10 +289,10 @@ static void check_shutdown_with_io_held(bool disconnect_first)
 	struct bx_io ios[HELD];
 
 	REQUIRE(d);
-	if (bt_malloc(d, "Ms", 2048, 512) &&
-	    bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "Ms")) &&
+	if (it_malloc(d, "Ms", 2048, 512) &&
+	    it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "Ms")) &&
 	    bt_ctrlr(d, "stop", "EE_Ms"))
-		f = bt_connect(d, "stop", HELD_OPTS);
+		f = it_connect(d, "stop", HELD_OPTS);
 	if (f) {
 		hold_reads(d, f, "EE_Ms", ios);
 		if (disconnect_first) {
@@ -322,7 +322,7 @@ static void expect_config_change(struct vu_front *f, uint64_t capacity)
 	uint32_t request = 0;
 	uint8_t payload[64];
 
-	CHECK_EQ(vu_front_backend_recv(f, &request, payload, sizeof(payload), BT_TIMEOUT_MS), 0);
+	CHECK_EQ(vu_front_backend_recv(f, &request, payload, sizeof(payload), IT_TIMEOUT_MS), 0);
 	CHECK_EQ(request, VU_BACKEND_CONFIG_CHANGE_MSG);
 	if (bt_config(f, &cfg))
 		CHECK_EQ(cfg.capacity, capacity);
@@ -346,33 +346,33 @@ static void test_null_resize(void)
 	uint8_t buf[4096] = { 0 };
 
 	REQUIRE(d);
-	if (bt_ok(d, "bdev_null_create",
+	if (it_ok(d, "bdev_null_create",
 		  json_pack("{s:s, s:i, s:i}", "name", "Grow", "num_blocks", 64 * 2048,
 			    "block_size", 512)) &&
-	    bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "Grow")) &&
+	    it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "Grow")) &&
 	    bt_ctrlr(d, "grow", "EE_Grow")) {
-		f = bt_connect(d, "grow", NULL);
+		f = it_connect(d, "grow", NULL);
 	}
 	if (f && bt_config(f, &cfg)) {
 		CHECK_EQ(cfg.capacity, 64 * 2048);
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_IN, 100 * 2048, buf, sizeof(buf), 1, false),
 			 VIRTIO_BLK_S_IOERR);
-		CHECK(bt_ok(d, "bdev_null_resize",
+		CHECK(it_ok(d, "bdev_null_resize",
 			    json_pack("{s:s, s:i}", "name", "Grow", "new_size", 128)));
 		expect_config_change(f, 128 * 2048);
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_IN, 100 * 2048, buf, sizeof(buf), 1, false),
 			 VIRTIO_BLK_S_OK);
-		CHECK(bt_fails(d, "bdev_null_resize",
+		CHECK(it_fails(d, "bdev_null_resize",
 			       json_pack("{s:s, s:i}", "name", "Grow", "new_size", 32), -EINVAL,
 			       NULL));
 		expect_no_message(f);
 		/* a controller connected later sees the new size at once */
 		CHECK(bt_ctrlr(d, "grow2", "EE_Grow"));
-		g = bt_connect(d, "grow2", NULL);
+		g = it_connect(d, "grow2", NULL);
 		if (g && bt_config(g, &cfg))
 			CHECK_EQ(cfg.capacity, 128 * 2048);
 		/* both are told of the next one */
-		CHECK(bt_ok(d, "bdev_null_resize",
+		CHECK(it_ok(d, "bdev_null_resize",
 			    json_pack("{s:s, s:i}", "name", "Grow", "new_size", 200)));
 		expect_config_change(f, 200 * 2048);
 		if (g)
@@ -380,11 +380,11 @@ static void test_null_resize(void)
 		/* a front-end without a back-end channel cannot be told, but reads the new size */
 		if (g)
 			vu_front_close(g);
-		g = bt_connect(d, "grow2",
+		g = it_connect(d, "grow2",
 			       &(struct vu_front_opts){ .want_protocol_features =
 							(1ULL << VU_PROTO_F_MQ) |
 							(1ULL << VU_PROTO_F_CONFIG) });
-		CHECK(bt_ok(d, "bdev_null_resize",
+		CHECK(it_ok(d, "bdev_null_resize",
 			    json_pack("{s:s, s:i}", "name", "Grow", "new_size", 300)));
 		expect_config_change(f, 300 * 2048);
 		if (g && bt_config(g, &cfg)) {
@@ -413,15 +413,15 @@ static void check_file_rescan(const char *kind)
 	REQUIRE(d);
 	snprintf(ctrlr, sizeof(ctrlr), "rescan.%s", kind);
 	snprintf(method, sizeof(method), "bdev_%s_create", kind);
-	if (bt_file_create(file, sizeof(file), kind, 1 << 20) &&
-	    bt_ok(d, method, json_pack("{s:s, s:s}", "filename", file, "name", "F0")) &&
+	if (it_file_create(file, sizeof(file), kind, 1 << 20) &&
+	    it_ok(d, method, json_pack("{s:s, s:s}", "filename", file, "name", "F0")) &&
 	    bt_ctrlr(d, ctrlr, "F0"))
-		f = bt_connect(d, ctrlr, NULL);
+		f = it_connect(d, ctrlr, NULL);
 	if (f && bt_config(f, &cfg)) {
 		CHECK_EQ(cfg.capacity, 2048);
 		CHECK(truncate(file, 3 << 20) == 0);
 		snprintf(method, sizeof(method), "bdev_%s_rescan", kind);
-		CHECK(bt_ok(d, method, json_pack("{s:s}", "name", "F0")));
+		CHECK(it_ok(d, method, json_pack("{s:s}", "name", "F0")));
 		expect_config_change(f, 6144);
 		bx_fill(w, sizeof(w), 5000 * 512, 7);
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_OUT, 5000, w, sizeof(w), 3, false),
@@ -429,9 +429,9 @@ static void check_file_rescan(const char *kind)
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_IN, 5000, r, sizeof(r), 1, true),
 			 VIRTIO_BLK_S_OK);
 		CHECK(memcmp(w, r, sizeof(w)) == 0);
-		CHECK(bt_file_equals(file, 5000 * 512, w, sizeof(w)));
+		CHECK(it_file_equals(file, 5000 * 512, w, sizeof(w)));
 		/* a rescan that finds the same size says nothing */
-		CHECK(bt_ok(d, method, json_pack("{s:s}", "name", "F0")));
+		CHECK(it_ok(d, method, json_pack("{s:s}", "name", "F0")));
 		expect_no_message(f);
 	}
 	if (f)
@@ -458,14 +458,14 @@ static void test_coalescing(void)
 	json_t *info;
 
 	REQUIRE(d);
-	if (bt_malloc(d, "Mco", 4096, 512) &&
-	    bt_ok(d, "vhost_create_blk_controller",
+	if (it_malloc(d, "Mco", 4096, 512) &&
+	    it_ok(d, "vhost_create_blk_controller",
 		  json_pack("{s:s, s:s, s:s}", "ctrlr", "co", "dev_name", "Mco", "cpumask",
 			    "0x3")) &&
-	    bt_ok(d, "vhost_controller_set_coalescing",
+	    it_ok(d, "vhost_controller_set_coalescing",
 		  json_pack("{s:s, s:i, s:i}", "ctrlr", "co", "delay_base_us", 200,
 			    "iops_threshold", 1)))
-		f = bt_connect(d, "co", &(struct vu_front_opts){ .num_queues = 2 });
+		f = it_connect(d, "co", &(struct vu_front_opts){ .num_queues = 2 });
 	info = controller_info(d, "co");
 	CHECK_EQ(json_integer_value(json_object_get(info, "delay_base_us")), 200);
 	CHECK_EQ(json_integer_value(json_object_get(info, "iops_threshold")), 1);
@@ -474,7 +474,7 @@ static void test_coalescing(void)
 		static const int delays[] = { 200, 50, 0 };
 
 		if (phase)
-			CHECK(bt_ok(d, "vhost_controller_set_coalescing",
+			CHECK(it_ok(d, "vhost_controller_set_coalescing",
 				    json_pack("{s:s, s:i, s:i}", "ctrlr", "co", "delay_base_us",
 					      delays[phase], "iops_threshold",
 					      delays[phase] ? 1000 : 0)));
@@ -498,7 +498,7 @@ static void test_coalescing(void)
 				}
 			}
 			for (int q = 0; q < 2; q++) {
-				CHECK_EQ(bx_wait_all(f, q, ios[q], 16, BT_TIMEOUT_MS), 0);
+				CHECK_EQ(bx_wait_all(f, q, ios[q], 16, IT_TIMEOUT_MS), 0);
 				for (int i = 0; i < 16; i++) {
 					CHECK_EQ(*ios[q][i].status, VIRTIO_BLK_S_OK);
 					if (type != VIRTIO_BLK_T_IN)
@@ -512,11 +512,11 @@ static void test_coalescing(void)
 			vu_front_free_all_buffers(f);
 		}
 	}
-	CHECK(bt_fails(d, "vhost_controller_set_coalescing",
+	CHECK(it_fails(d, "vhost_controller_set_coalescing",
 		       json_pack("{s:s, s:i, s:i}", "ctrlr", "co", "delay_base_us", 100,
 				 "iops_threshold", 0),
 		       -32602, NULL));
-	CHECK(bt_fails(d, "vhost_controller_set_coalescing",
+	CHECK(it_fails(d, "vhost_controller_set_coalescing",
 		       json_pack("{s:s, s:i, s:i}", "ctrlr", "nope", "delay_base_us", 100,
 				 "iops_threshold", 10),
 		       -ENODEV, NULL));
@@ -552,26 +552,26 @@ static void test_save_config_restart(void)
 	uint8_t w[8192], r[8192];
 
 	REQUIRE(d);
-	REQUIRE(bt_file_create(file, sizeof(file), "persist", 1 << 20));
+	REQUIRE(it_file_create(file, sizeof(file), "persist", 1 << 20));
 	snprintf(config_path, sizeof(config_path), "%s.json", file);
-	if (bt_ok(d, "bdev_uring_create",
+	if (it_ok(d, "bdev_uring_create",
 		  json_pack("{s:s, s:s}", "filename", file, "name", "P0")) &&
-	    bt_ok(d, "vhost_create_blk_controller",
+	    it_ok(d, "vhost_create_blk_controller",
 		  json_pack("{s:s, s:s, s:s, s:b}", "ctrlr", "persist", "dev_name", "P0", "cpumask",
 			    "0x2", "packed_ring", true)) &&
-	    bt_ok(d, "vhost_create_blk_controller",
+	    it_ok(d, "vhost_create_blk_controller",
 		  json_pack("{s:s, s:s, s:b}", "ctrlr", "persist.ro", "dev_name", "P0", "readonly",
 			    true)) &&
-	    bt_ok(d, "vhost_controller_set_coalescing",
+	    it_ok(d, "vhost_controller_set_coalescing",
 		  json_pack("{s:s, s:i, s:i}", "ctrlr", "persist", "delay_base_us", 40,
 			    "iops_threshold", 5000)))
-		f = bt_connect(d, "persist", &(struct vu_front_opts){ .packed = true });
+		f = it_connect(d, "persist", &(struct vu_front_opts){ .packed = true });
 	if (f) {
 		bx_fill(w, sizeof(w), 64 * 512, 77);
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_OUT, 64, w, sizeof(w), 4, true), VIRTIO_BLK_S_OK);
 		vu_front_close(f);
 		f = NULL;
-		config = bt_call(d, "save_config", NULL);
+		config = it_call(d, "save_config", NULL);
 	}
 	p = saved_params(config, "vhost_create_blk_controller", "persist");
 	CHECK(p && param_is(p, "dev_name", json_string("P0")) &&
@@ -593,14 +593,14 @@ static void test_save_config_restart(void)
 	snprintf(args, sizeof(args), "-m 0x3 --poll adaptive --config %s", config_path);
 	d = test_daemon_start(args);
 	REQUIRE(d);
-	f = bt_connect(d, "persist", &(struct vu_front_opts){ .packed = true });
+	f = it_connect(d, "persist", &(struct vu_front_opts){ .packed = true });
 	if (f) {
 		CHECK(vu_front_features(f) & (1ULL << VIRTIO_F_RING_PACKED));
 		CHECK_EQ(bx_rw(f, 0, VIRTIO_BLK_T_IN, 64, r, sizeof(r), 3, false), VIRTIO_BLK_S_OK);
 		CHECK(memcmp(w, r, sizeof(w)) == 0);
 		vu_front_close(f);
 	}
-	f = bt_connect(d, "persist.ro", NULL);
+	f = it_connect(d, "persist.ro", NULL);
 	if (f) {
 		CHECK(vu_front_features(f) & (1ULL << VIRTIO_BLK_F_RO));
 		memset(r, 0, sizeof(r));

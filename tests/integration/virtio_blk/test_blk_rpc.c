@@ -21,28 +21,28 @@ static struct test_daemon *dut;
 
 static bool create_fails(json_t *params, int code, const char *text)
 {
-	return bt_fails(dut, "vhost_create_blk_controller", params, code, text);
+	return it_fails(dut, "vhost_create_blk_controller", params, code, text);
 }
 
 /* Nothing named ctrlr exists: not listed, no socket file (a path of our own may be kept). */
 static void check_absent(const char *ctrlr, bool keep_socket_path)
 {
-	CHECK_MSG(!bt_listed(dut, ctrlr), "'%s' is listed", ctrlr);
+	CHECK_MSG(!it_listed(dut, ctrlr), "'%s' is listed", ctrlr);
 	if (!keep_socket_path && *ctrlr && !strchr(ctrlr, '/') && strcmp(ctrlr, "..") != 0 &&
 	    strcmp(ctrlr, ".") != 0)
-		CHECK_MSG(access(bt_socket(dut, ctrlr), F_OK) != 0, "socket for '%s' exists",
+		CHECK_MSG(access(it_socket(dut, ctrlr), F_OK) != 0, "socket for '%s' exists",
 			  ctrlr);
 }
 
 /* The bdev was not left open by a failed create: deleting it completes at once. */
 static void check_bdev_free(const char *bdev)
 {
-	CHECK(bt_ok(dut, "bdev_malloc_delete", json_pack("{s:s}", "name", bdev)));
+	CHECK(it_ok(dut, "bdev_malloc_delete", json_pack("{s:s}", "name", bdev)));
 }
 
 static void test_create_missing_params(void)
 {
-	REQUIRE(bt_malloc(dut, "Mmiss", 64, 512));
+	REQUIRE(it_malloc(dut, "Mmiss", 64, 512));
 	CHECK(create_fails(NULL, ERR_PARAMS, "Missing required parameter 'ctrlr'"));
 	CHECK(create_fails(json_object(), ERR_PARAMS, "Missing required parameter"));
 	CHECK(create_fails(json_pack("{s:s}", "dev_name", "Mmiss"), ERR_PARAMS,
@@ -69,16 +69,16 @@ static void test_create_wrong_types(void)
 		"[\"typed\", \"Mtype\"]",
 	};
 
-	REQUIRE(bt_malloc(dut, "Mtype", 64, 512));
+	REQUIRE(it_malloc(dut, "Mtype", 64, 512));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK_MSG(create_fails(bt_json(bad[i]), ERR_PARAMS, NULL), "params %s", bad[i]);
+		CHECK_MSG(create_fails(it_json(bad[i]), ERR_PARAMS, NULL), "params %s", bad[i]);
 	check_absent("typed", false);
 	check_bdev_free("Mtype");
 }
 
 static void test_create_unknown_param(void)
 {
-	REQUIRE(bt_malloc(dut, "Munk", 64, 512));
+	REQUIRE(it_malloc(dut, "Munk", 64, 512));
 	CHECK(create_fails(
 		json_pack("{s:s, s:s, s:i}", "ctrlr", "unk", "dev_name", "Munk", "foo", 1),
 		ERR_PARAMS, "Unknown parameter 'foo'"));
@@ -87,10 +87,10 @@ static void test_create_unknown_param(void)
 			   ERR_PARAMS, "transport"));
 	check_absent("unk", false);
 	/* SPDK's optional params are accepted */
-	CHECK(bt_ok(dut, "vhost_create_blk_controller",
+	CHECK(it_ok(dut, "vhost_create_blk_controller",
 		    json_pack("{s:s, s:s, s:s, s:b}", "ctrlr", "unk", "dev_name", "Munk",
 			      "transport", "vhost_user_blk", "packed_ring_recovery", true)));
-	CHECK(bt_delete_ctrlr(dut, "unk"));
+	CHECK(it_delete_ctrlr(dut, "unk"));
 	check_absent("unk", false);
 	check_bdev_free("Munk");
 }
@@ -110,22 +110,22 @@ static void test_create_duplicate(void)
 	struct vu_front *f;
 	char id[VIRTIO_BLK_ID_BYTES] = { 0 };
 
-	REQUIRE(bt_malloc(dut, "Mdup1", 64, 512));
-	REQUIRE(bt_malloc(dut, "Mdup2", 64, 512));
+	REQUIRE(it_malloc(dut, "Mdup1", 64, 512));
+	REQUIRE(it_malloc(dut, "Mdup2", 64, 512));
 	REQUIRE(bt_ctrlr(dut, "dup", "Mdup1"));
 	CHECK(create_fails(json_pack("{s:s, s:s}", "ctrlr", "dup", "dev_name", "Mdup2"), -EEXIST,
 			   "already exists"));
 	CHECK(create_fails(
 		json_pack("{s:s, s:s, s:b}", "ctrlr", "dup", "dev_name", "Mdup1", "readonly", true),
 		-EEXIST, NULL));
-	f = bt_connect(dut, "dup", NULL);
+	f = it_connect(dut, "dup", NULL);
 	if (f) {
 		CHECK_EQ(vu_blk_request(f, 0, VIRTIO_BLK_T_GET_ID, 0, id, sizeof(id)),
 			 VIRTIO_BLK_S_OK);
 		CHECK(strcmp(id, "Mdup1") == 0);
 		vu_front_close(f);
 	}
-	CHECK(bt_delete_ctrlr(dut, "dup"));
+	CHECK(it_delete_ctrlr(dut, "dup"));
 	check_bdev_free("Mdup2");
 	check_bdev_free("Mdup1");
 }
@@ -137,7 +137,7 @@ static void test_create_bad_cpumask(void)
 		"0x0", "zz", "", "0x2", "[1]", "0x10000", "-1", "0x1zz"
 	};
 
-	REQUIRE(bt_malloc(dut, "Mmask", 64, 512));
+	REQUIRE(it_malloc(dut, "Mmask", 64, 512));
 	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
 		CHECK_MSG(create_fails(json_pack("{s:s, s:s, s:s}", "ctrlr", "masked", "dev_name",
 						 "Mmask", "cpumask", masks[i]),
@@ -145,10 +145,10 @@ static void test_create_bad_cpumask(void)
 			  "cpumask '%s'", masks[i]);
 		check_absent("masked", false);
 	}
-	CHECK(bt_ok(dut, "vhost_create_blk_controller",
+	CHECK(it_ok(dut, "vhost_create_blk_controller",
 		    json_pack("{s:s, s:s, s:s}", "ctrlr", "masked", "dev_name", "Mmask", "cpumask",
 			      "0x1")));
-	CHECK(bt_delete_ctrlr(dut, "masked"));
+	CHECK(it_delete_ctrlr(dut, "masked"));
 	check_bdev_free("Mmask");
 }
 
@@ -161,7 +161,7 @@ static void test_create_invalid_names(void)
 	/* within the name limit, but DIR/name does not fit in a Unix socket address */
 	memset(path_too_long, 'p', sizeof(path_too_long) - 1);
 	path_too_long[sizeof(path_too_long) - 1] = '\0';
-	REQUIRE(bt_malloc(dut, "Mname", 64, 512));
+	REQUIRE(it_malloc(dut, "Mname", 64, 512));
 	CHECK(create_fails(json_pack("{s:s, s:s}", "ctrlr", "", "dev_name", "Mname"), -EINVAL,
 			   NULL));
 	CHECK(create_fails(json_pack("{s:s, s:s}", "ctrlr", "a/b", "dev_name", "Mname"), -EINVAL,
@@ -176,7 +176,7 @@ static void test_create_invalid_names(void)
 			   -EINVAL, NULL));
 	CHECK(create_fails(json_pack("{s:s, s:s}", "ctrlr", path_too_long, "dev_name", "Mname"),
 			   -ENAMETOOLONG, NULL));
-	CHECK(access(bt_socket(dut, "../escape"), F_OK) != 0);
+	CHECK(access(it_socket(dut, "../escape"), F_OK) != 0);
 	check_absent("", false);
 	check_absent("a/b", false);
 	check_absent("..", false);
@@ -192,32 +192,32 @@ static void test_create_over_a_file(void)
 	struct stat st;
 	int fd;
 
-	REQUIRE(bt_malloc(dut, "Mfile", 64, 512));
-	fd = open(bt_socket(dut, "squat"), O_WRONLY | O_CREAT | O_EXCL, 0600);
+	REQUIRE(it_malloc(dut, "Mfile", 64, 512));
+	fd = open(it_socket(dut, "squat"), O_WRONLY | O_CREAT | O_EXCL, 0600);
 	REQUIRE(fd >= 0);
 	REQUIRE(write(fd, "mine", 4) == 4);
 	close(fd);
 	CHECK(create_fails(json_pack("{s:s, s:s}", "ctrlr", "squat", "dev_name", "Mfile"), -EEXIST,
 			   "not a socket"));
-	CHECK(stat(bt_socket(dut, "squat"), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 4);
+	CHECK(stat(it_socket(dut, "squat"), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 4);
 	check_absent("squat", true);
-	unlink(bt_socket(dut, "squat"));
+	unlink(it_socket(dut, "squat"));
 	check_bdev_free("Mfile");
 }
 
 /* A bdev claimed by the error bdev can back a read-only controller only. */
 static void test_create_on_claimed_bdev(void)
 {
-	REQUIRE(bt_malloc(dut, "Mclaim", 64, 512));
-	REQUIRE(bt_ok(dut, "bdev_error_create", json_pack("{s:s}", "base_name", "Mclaim")));
+	REQUIRE(it_malloc(dut, "Mclaim", 64, 512));
+	REQUIRE(it_ok(dut, "bdev_error_create", json_pack("{s:s}", "base_name", "Mclaim")));
 	CHECK(create_fails(json_pack("{s:s, s:s}", "ctrlr", "claimed", "dev_name", "Mclaim"),
 			   -EPERM, "cannot open bdev"));
 	check_absent("claimed", false);
-	CHECK(bt_ok(dut, "vhost_create_blk_controller",
+	CHECK(it_ok(dut, "vhost_create_blk_controller",
 		    json_pack("{s:s, s:s, s:b}", "ctrlr", "claimed", "dev_name", "Mclaim",
 			      "readonly", true)));
-	CHECK(bt_delete_ctrlr(dut, "claimed"));
-	CHECK(bt_ok(dut, "bdev_error_delete", json_pack("{s:s}", "name", "EE_Mclaim")));
+	CHECK(it_delete_ctrlr(dut, "claimed"));
+	CHECK(it_ok(dut, "bdev_error_delete", json_pack("{s:s}", "name", "EE_Mclaim")));
 	check_bdev_free("Mclaim");
 }
 
@@ -225,33 +225,33 @@ static void test_delete_errors(void)
 {
 	struct vu_front *f;
 
-	CHECK(bt_fails(dut, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "ghost"),
+	CHECK(it_fails(dut, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "ghost"),
 		       -ENODEV, "ghost"));
-	CHECK(bt_fails(dut, "vhost_delete_controller", json_object(), ERR_PARAMS,
+	CHECK(it_fails(dut, "vhost_delete_controller", json_object(), ERR_PARAMS,
 		       "Missing required parameter 'ctrlr'"));
-	CHECK(bt_fails(dut, "vhost_delete_controller", bt_json("{\"ctrlr\": 1}"), ERR_PARAMS,
+	CHECK(it_fails(dut, "vhost_delete_controller", it_json("{\"ctrlr\": 1}"), ERR_PARAMS,
 		       NULL));
-	CHECK(bt_fails(dut, "vhost_delete_controller",
+	CHECK(it_fails(dut, "vhost_delete_controller",
 		       json_pack("{s:s, s:b}", "ctrlr", "ghost", "force", true), ERR_PARAMS,
 		       "Unknown parameter"));
-	REQUIRE(bt_malloc(dut, "Mbusy", 64, 512));
+	REQUIRE(it_malloc(dut, "Mbusy", 64, 512));
 	REQUIRE(bt_ctrlr(dut, "busy", "Mbusy"));
-	f = bt_connect(dut, "busy", NULL);
+	f = it_connect(dut, "busy", NULL);
 	if (f) {
-		CHECK(bt_fails(dut, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "busy"),
+		CHECK(it_fails(dut, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "busy"),
 			       -EBUSY, NULL));
 		/* refused, and left working */
-		CHECK(bt_listed(dut, "busy"));
+		CHECK(it_listed(dut, "busy"));
 		CHECK_EQ(vu_blk_request(f, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0), VIRTIO_BLK_S_OK);
 		vu_front_close(f);
 	}
-	CHECK(bt_delete_ctrlr(dut, "busy"));
+	CHECK(it_delete_ctrlr(dut, "busy"));
 	check_absent("busy", false);
-	CHECK(bt_fails(dut, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "busy"), -ENODEV,
+	CHECK(it_fails(dut, "vhost_delete_controller", json_pack("{s:s}", "ctrlr", "busy"), -ENODEV,
 		       NULL));
 	/* the name is free again */
 	CHECK(bt_ctrlr(dut, "busy", "Mbusy"));
-	CHECK(bt_delete_ctrlr(dut, "busy"));
+	CHECK(it_delete_ctrlr(dut, "busy"));
 	check_bdev_free("Mbusy");
 }
 
@@ -259,16 +259,16 @@ static void test_get_controllers(void)
 {
 	json_t *list, *c, *block;
 
-	CHECK(bt_fails(dut, "vhost_get_controllers", json_pack("{s:s}", "name", "ghost"), -ENODEV,
+	CHECK(it_fails(dut, "vhost_get_controllers", json_pack("{s:s}", "name", "ghost"), -ENODEV,
 		       NULL));
-	CHECK(bt_fails(dut, "vhost_get_controllers", bt_json("{\"name\": 3}"), ERR_PARAMS, NULL));
-	CHECK(bt_fails(dut, "vhost_get_controllers", bt_json("{\"ctrlr\": \"x\"}"), ERR_PARAMS,
+	CHECK(it_fails(dut, "vhost_get_controllers", it_json("{\"name\": 3}"), ERR_PARAMS, NULL));
+	CHECK(it_fails(dut, "vhost_get_controllers", it_json("{\"ctrlr\": \"x\"}"), ERR_PARAMS,
 		       "Unknown parameter"));
-	REQUIRE(bt_malloc(dut, "Mlist", 64, 512));
-	REQUIRE(bt_ok(dut, "vhost_create_blk_controller",
+	REQUIRE(it_malloc(dut, "Mlist", 64, 512));
+	REQUIRE(it_ok(dut, "vhost_create_blk_controller",
 		      json_pack("{s:s, s:s, s:b, s:b}", "ctrlr", "listed", "dev_name", "Mlist",
 				"readonly", true, "packed_ring", true)));
-	list = bt_call(dut, "vhost_get_controllers", json_pack("{s:s}", "name", "listed"));
+	list = it_call(dut, "vhost_get_controllers", json_pack("{s:s}", "name", "listed"));
 	c = json_array_get(list, 0);
 	block = json_object_get(json_object_get(c, "backend_specific"), "block");
 	CHECK_EQ(json_array_size(list), 1);
@@ -277,7 +277,7 @@ static void test_get_controllers(void)
 	CHECK(json_is_string(json_object_get(c, "cpumask")) &&
 	      strcmp(json_string_value(json_object_get(c, "cpumask")), "0x1") == 0);
 	CHECK(json_is_string(json_object_get(c, "socket")) &&
-	      strcmp(json_string_value(json_object_get(c, "socket")), bt_socket(dut, "listed")) ==
+	      strcmp(json_string_value(json_object_get(c, "socket")), it_socket(dut, "listed")) ==
 		      0);
 	CHECK(json_is_true(json_object_get(c, "packed_ring")));
 	CHECK(json_is_false(json_object_get(c, "connected")));
@@ -286,15 +286,15 @@ static void test_get_controllers(void)
 	      strcmp(json_string_value(json_object_get(block, "bdev")), "Mlist") == 0);
 	json_decref(list);
 	/* without a name: every controller, this one among them */
-	CHECK(bt_listed(dut, "listed"));
-	CHECK(bt_delete_ctrlr(dut, "listed"));
+	CHECK(it_listed(dut, "listed"));
+	CHECK(it_delete_ctrlr(dut, "listed"));
 	check_bdev_free("Mlist");
 }
 
 /* Last: every test above left the daemon healthy and with no controller. */
 static void test_daemon_clean_at_end(void)
 {
-	json_t *list = bt_call(dut, "vhost_get_controllers", NULL);
+	json_t *list = it_call(dut, "vhost_get_controllers", NULL);
 
 	CHECK(json_is_array(list) && json_array_size(list) == 0);
 	json_decref(list);

@@ -9,18 +9,18 @@ bool st_setup_at(const char *file, int line, struct test_daemon *d, const char *
 {
 	char name[64];
 
-	if (!bt_ok_at(file, line, d, "vhost_create_scsi_controller",
+	if (!it_ok_at(file, line, d, "vhost_create_scsi_controller",
 		      json_pack("{s:s}", "ctrlr", ctrlr)))
 		return false;
 	for (int i = 0; i < n; i++) {
 		json_t *r;
 
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
-		if (!bt_ok_at(file, line, d, "bdev_malloc_create",
+		if (!it_ok_at(file, line, d, "bdev_malloc_create",
 			      json_pack("{s:s, s:i, s:i}", "name", name, "num_blocks", 16384,
 					"block_size", 512)))
 			return false;
-		r = bt_call_at(file, line, d, "vhost_scsi_controller_add_target",
+		r = it_call_at(file, line, d, "vhost_scsi_controller_add_target",
 			       json_pack("{s:s, s:i, s:s}", "ctrlr", ctrlr, "scsi_target_num", i,
 					 "bdev_name", name));
 		if (!r)

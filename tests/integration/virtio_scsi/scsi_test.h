@@ -1,7 +1,6 @@
 /*
  * Shared by the vhost-scsi integration tests: connecting to a vhost-scsi controller of a real
- * vhostd and a few CDBs. RPC helpers come from the blk tests (blk_test.h: bt_call, bt_ok,
- * bt_fails, bt_malloc, bt_connect, bt_socket).
+ * vhostd and a few CDBs, on top of it_util.h (RPC calls, connecting).
  */
 #ifndef VHOSTD_TESTS_SCSI_TEST_H
 #define VHOSTD_TESTS_SCSI_TEST_H
@@ -9,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "blk_test.h"
+#include "it_util.h"
 #include "scsi_front.h"
 
 #define ST_TIMEOUT_MS 10000
@@ -20,16 +19,16 @@ bool st_setup_at(const char *file, int line, struct test_daemon *d, const char *
 		 const char *prefix, int n);
 #define st_setup(d, ctrlr, prefix, n) st_setup_at(__FILE__, __LINE__, d, ctrlr, prefix, n)
 #define st_add_target(d, ctrlr, num, bdev)                                                         \
-	bt_call(d, "vhost_scsi_controller_add_target",                                             \
+	it_call(d, "vhost_scsi_controller_add_target",                                             \
 		json_pack("{s:s, s:i, s:s}", "ctrlr", ctrlr, "scsi_target_num", num, "bdev_name",  \
 			  bdev))
 #define st_remove_target(d, ctrlr, num)                                                            \
-	bt_ok(d, "vhost_scsi_controller_remove_target",                                            \
+	it_ok(d, "vhost_scsi_controller_remove_target",                                            \
 	      json_pack("{s:s, s:i}", "ctrlr", ctrlr, "scsi_target_num", num))
 
 /* Connects with control + event + nio I/O queues. */
 #define st_connect(d, ctrlr, nio)                                                                  \
-	bt_connect(d, ctrlr, &(struct vu_front_opts){ .num_queues = SF_IOQ + (nio) })
+	it_connect(d, ctrlr, &(struct vu_front_opts){ .num_queues = SF_IOQ + (nio) })
 
 /* CDBs. */
 int st_inquiry(struct vu_front *f, int q, int target, uint8_t *buf, uint16_t len,

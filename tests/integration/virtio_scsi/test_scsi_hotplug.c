@@ -46,7 +46,7 @@ static void expect_event(struct vu_front *f, uint32_t event, int target, uint32_
 
 static bool target_listed(struct test_daemon *d, const char *ctrlr, int num)
 {
-	json_t *list = bt_call(d, "vhost_get_controllers", json_pack("{s:s}", "name", ctrlr));
+	json_t *list = it_call(d, "vhost_get_controllers", json_pack("{s:s}", "name", ctrlr));
 	json_t *scsi = json_object_get(json_object_get(json_array_get(list, 0), "backend_specific"),
 				       "scsi"), *t;
 	bool found = false;
@@ -70,7 +70,7 @@ static void test_hot_add_event(void)
 
 	REQUIRE(d);
 	REQUIRE(st_setup(d, "sc", "M", 1));
-	REQUIRE(bt_malloc(d, "N", 4096, 512));
+	REQUIRE(it_malloc(d, "N", 4096, 512));
 	f = st_connect(d, "sc", 2);
 	REQUIRE(f);
 	REQUIRE(sf_event_post(f, 4) == 0);
@@ -89,7 +89,7 @@ static void test_hot_add_event(void)
 	start = now_ms();
 	vu_front_close(f);
 	CHECK_MSG(now_ms() - start < 1000, "close took %lld ms", now_ms() - start);
-	CHECK(bt_delete_ctrlr(d, "sc"));
+	CHECK(it_delete_ctrlr(d, "sc"));
 	CHECK_MSG(now_ms() - start < 1000, "close and delete took %lld ms", now_ms() - start);
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
@@ -103,7 +103,7 @@ static void test_event_waits_for_buffer(void)
 
 	REQUIRE(d);
 	REQUIRE(st_setup(d, "sc", "M", 1));
-	REQUIRE(bt_malloc(d, "N", 4096, 512));
+	REQUIRE(it_malloc(d, "N", 4096, 512));
 	f = st_connect(d, "sc", 1);
 	REQUIRE(f);
 	json_decref(st_add_target(d, "sc", 8, "N"));
@@ -126,8 +126,8 @@ static void test_events_missed(void)
 	struct virtio_scsi_event ev;
 
 	REQUIRE(d);
-	REQUIRE(bt_malloc(d, "N", 4096, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
+	REQUIRE(it_malloc(d, "N", 4096, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
 	f = st_connect(d, "sc", 1);
 	REQUIRE(f);
 	for (int i = 0; i < 40; i++)
@@ -150,17 +150,17 @@ static struct vu_front *setup_held(struct test_daemon *d, int nio)
 	struct vu_front *f;
 	struct sf_result res;
 
-	if (!st_setup(d, "sc", "M", 1) || !bt_malloc(d, "B", 4096, 512) ||
-	    !bt_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "B")))
+	if (!st_setup(d, "sc", "M", 1) || !it_malloc(d, "B", 4096, 512) ||
+	    !it_ok(d, "bdev_error_create", json_pack("{s:s}", "base_name", "B")))
 		return NULL;
 	json_decref(st_add_target(d, "sc", 1, "EE_B"));
-	f = bt_connect(d, "sc", &(struct vu_front_opts){ .num_queues = SF_IOQ + nio,
+	f = it_connect(d, "sc", &(struct vu_front_opts){ .num_queues = SF_IOQ + nio,
 						       .connect_timeout_ms = 2000 });
 	for (int q = 0; f && q < nio; q++)
 		for (int t = 0; t < 2; t++)
 			st_test_unit_ready(f, SF_IOQ + q, t, &res); /* POWER ON */
 	if (f && (sf_event_post(f, 4) ||
-		  !bt_ok(d, "bdev_error_inject_error",
+		  !it_ok(d, "bdev_error_inject_error",
 			 json_pack("{s:s, s:s, s:s, s:i}", "name", "EE_B", "io_type", "read",
 				   "error_type", "pending", "num", HELD * nio)))) {
 		vu_front_close(f);
@@ -208,7 +208,7 @@ static void test_hot_remove_during_io(void)
 	CHECK_EQ(st_test_unit_ready(f, SF_IOQ + 1, 0, &res), 0);
 	CHECK_EQ(res.status, 0);
 	/* Release the held reads: they finish, then the event. */
-	CHECK(bt_ok(d, "bdev_error_inject_error",
+	CHECK(it_ok(d, "bdev_error_inject_error",
 		    json_pack("{s:s, s:s, s:s}", "name", "EE_B", "io_type", "clear", "error_type",
 			      "pending")));
 	for (int q = 0; q < 2; q++)
@@ -223,7 +223,7 @@ static void test_hot_remove_during_io(void)
 	/* Released: the number takes a new target, the bdev can go. */
 	json_decref(st_add_target(d, "sc", 1, "M0"));
 	expect_event(f, VIRTIO_SCSI_T_TRANSPORT_RESET, 1, VIRTIO_SCSI_EVT_RESET_RESCAN);
-	CHECK(bt_ok(d, "bdev_error_delete", json_pack("{s:s}", "name", "EE_B")));
+	CHECK(it_ok(d, "bdev_error_delete", json_pack("{s:s}", "name", "EE_B")));
 	vu_front_close(f);
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
@@ -240,7 +240,7 @@ static void test_bdev_deleted(void)
 	f = st_connect(d, "sc", 2);
 	REQUIRE(f);
 	REQUIRE(sf_event_post(f, 2) == 0);
-	CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M1")));
+	CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M1")));
 	expect_event(f, VIRTIO_SCSI_T_TRANSPORT_RESET, 1, VIRTIO_SCSI_EVT_RESET_REMOVED);
 	CHECK(!target_listed(d, "sc", 1));
 	for (int q = 0; q < 2; q++) {
@@ -261,17 +261,17 @@ static void test_resize(void)
 	uint32_t bs;
 
 	REQUIRE(d);
-	REQUIRE(bt_ok(d, "bdev_null_create",
+	REQUIRE(it_ok(d, "bdev_null_create",
 		      json_pack("{s:s, s:i, s:i}", "name", "Z", "num_blocks", 2048, "block_size",
 				512)));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
 	json_decref(st_add_target(d, "sc", 2, "Z"));
 	f = st_connect(d, "sc", 2);
 	REQUIRE(f);
 	for (int q = 0; q < 2; q++)
 		st_test_unit_ready(f, SF_IOQ + q, 2, &res);
 	REQUIRE(sf_event_post(f, 2) == 0);
-	CHECK(bt_ok(d, "bdev_null_resize", json_pack("{s:s, s:i}", "name", "Z", "new_size", 4)));
+	CHECK(it_ok(d, "bdev_null_resize", json_pack("{s:s, s:i}", "name", "Z", "new_size", 4)));
 	expect_event(f, VIRTIO_SCSI_T_PARAM_CHANGE, 2, 0x2a | 0x09 << 8);
 	for (int q = 0; q < 2; q++) {
 		CHECK_EQ(st_test_unit_ready(f, SF_IOQ + q, 2, &res), 0);
@@ -301,11 +301,11 @@ static void test_session_stop_while_removing(void)
 	CHECK(st_remove_target(d, "sc", 1));
 	vu_front_close(f); /* gives up waiting for the held queue after its timeout */
 	CHECK(test_daemon_alive(d));
-	CHECK(bt_ok(d, "bdev_error_inject_error",
+	CHECK(it_ok(d, "bdev_error_inject_error",
 		    json_pack("{s:s, s:s, s:s}", "name", "EE_B", "io_type", "clear", "error_type",
 			      "pending")));
-	CHECK(bt_delete_ctrlr(d, "sc"));
-	CHECK(bt_ok(d, "bdev_error_delete", json_pack("{s:s}", "name", "EE_B")));
+	CHECK(it_delete_ctrlr(d, "sc"));
+	CHECK(it_ok(d, "bdev_error_delete", json_pack("{s:s}", "name", "EE_B")));
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 
@@ -325,8 +325,8 @@ static void test_disconnect_right_after_remove(void)
 	CHECK(st_remove_target(d, "sc", 1));
 	CHECK(st_remove_target(d, "sc", 2));
 	vu_front_close(f);
-	CHECK(bt_delete_ctrlr(d, "sc"));
-	CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M1")));
+	CHECK(it_delete_ctrlr(d, "sc"));
+	CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M1")));
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 
@@ -343,7 +343,7 @@ static void test_remove_under_load(void)
 
 	REQUIRE(d);
 	REQUIRE(st_setup(d, "sc", "M", 2));
-	f = bt_connect(d, "sc", &(struct vu_front_opts){ .num_queues = SF_IOQ + 2,
+	f = it_connect(d, "sc", &(struct vu_front_opts){ .num_queues = SF_IOQ + 2,
 						       .mem_size = 128 << 20 });
 	REQUIRE(f);
 	REQUIRE(sf_event_post(f, 64) == 0);

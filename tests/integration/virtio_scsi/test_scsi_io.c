@@ -213,11 +213,11 @@ static void test_256_targets_io(void)
 	int bad = 0;
 
 	REQUIRE(d);
-	REQUIRE(bt_malloc(d, "M", 4096, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
+	REQUIRE(it_malloc(d, "M", 4096, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
 	for (int i = 0; i < 256; i++)
 		json_decref(st_add_target(d, "sc", i, "M"));
-	f = bt_connect(d, "sc", &(struct vu_front_opts){ .num_queues = SF_IOQ + 2,
+	f = it_connect(d, "sc", &(struct vu_front_opts){ .num_queues = SF_IOQ + 2,
 						       .mem_size = 128 << 20 });
 	REQUIRE(f);
 	for (int t = 0; t < 256; t++) {

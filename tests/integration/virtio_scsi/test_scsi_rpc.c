@@ -16,7 +16,7 @@
 
 static json_t *scsi_info(struct test_daemon *d, const char *ctrlr)
 {
-	json_t *list = bt_call(d, "vhost_get_controllers", json_pack("{s:s}", "name", ctrlr));
+	json_t *list = it_call(d, "vhost_get_controllers", json_pack("{s:s}", "name", ctrlr));
 	json_t *specific = json_object_get(json_array_get(list, 0), "backend_specific");
 	json_t *scsi = json_incref(json_object_get(specific, "scsi"));
 
@@ -30,19 +30,19 @@ static bool is_str(json_t *v, const char *s)
 }
 
 #define add_fails(d, ctrlr, num, bdev, code, text)                                                 \
-	bt_fails(d, "vhost_scsi_controller_add_target",                                            \
+	it_fails(d, "vhost_scsi_controller_add_target",                                            \
 		 json_pack("{s:s, s:i, s:s}", "ctrlr", ctrlr, "scsi_target_num", num, "bdev_name", \
 			   bdev),                                                                  \
 		 code, text)
 #define remove_fails(d, ctrlr, num, code, text)                                                    \
-	bt_fails(d, "vhost_scsi_controller_remove_target",                                         \
+	it_fails(d, "vhost_scsi_controller_remove_target",                                         \
 		 json_pack("{s:s, s:i}", "ctrlr", ctrlr, "scsi_target_num", num), code, text)
 
 static bool socket_exists(struct test_daemon *d, const char *ctrlr)
 {
 	struct stat st;
 
-	return stat(bt_socket(d, ctrlr), &st) == 0 && S_ISSOCK(st.st_mode);
+	return stat(it_socket(d, ctrlr), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 static void test_targets_and_shape(void)
@@ -51,8 +51,8 @@ static void test_targets_and_shape(void)
 	json_t *r, *scsi, *t;
 
 	REQUIRE(d);
-	REQUIRE(bt_malloc(d, "M0", 2048, 512) && bt_malloc(d, "M1", 2048, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
+	REQUIRE(it_malloc(d, "M0", 2048, 512) && it_malloc(d, "M1", 2048, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
 	CHECK(socket_exists(d, "sc"));
 	r = st_add_target(d, "sc", 5, "M0");
 	CHECK(json_integer_value(r) == 5);
@@ -98,12 +98,12 @@ static void test_targets_and_shape(void)
 		json_decref(err);
 		usleep(10000);
 	}
-	CHECK(bt_delete_ctrlr(d, "sc"));
-	CHECK(!bt_listed(d, "sc"));
+	CHECK(it_delete_ctrlr(d, "sc"));
+	CHECK(!it_listed(d, "sc"));
 	CHECK(!socket_exists(d, "sc"));
 	/* The bdevs were released: they can be deleted. */
-	CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M0")));
-	CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M1")));
+	CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M0")));
+	CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M1")));
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 
@@ -113,27 +113,27 @@ static void test_bad_params(void)
 	json_t *scsi;
 
 	REQUIRE(d);
-	REQUIRE(bt_malloc(d, "M0", 2048, 512) && bt_malloc(d, "M1", 2048, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
-	REQUIRE(bt_ok(d, "vhost_create_blk_controller",
+	REQUIRE(it_malloc(d, "M0", 2048, 512) && it_malloc(d, "M1", 2048, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
+	REQUIRE(it_ok(d, "vhost_create_blk_controller",
 		      json_pack("{s:s, s:s}", "ctrlr", "blk", "dev_name", "M1")));
-	bt_fails(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc"), -EEXIST,
+	it_fails(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc"), -EEXIST,
 		 "already exists");
-	bt_fails(d, "vhost_create_scsi_controller", json_pack("{}"), RPC_ERR_INVALID_PARAMS,
+	it_fails(d, "vhost_create_scsi_controller", json_pack("{}"), RPC_ERR_INVALID_PARAMS,
 		 "ctrlr");
-	bt_fails(d, "vhost_create_scsi_controller",
+	it_fails(d, "vhost_create_scsi_controller",
 		 json_pack("{s:s, s:s}", "ctrlr", "x", "cpumask", "0x100"), -EINVAL, NULL);
-	CHECK(!bt_listed(d, "x"));
-	bt_fails(d, "vhost_create_scsi_controller",
+	CHECK(!it_listed(d, "x"));
+	it_fails(d, "vhost_create_scsi_controller",
 		 json_pack("{s:s, s:i}", "ctrlr", "y", "bogus", 1), RPC_ERR_INVALID_PARAMS,
 		 "bogus");
-	CHECK(!bt_listed(d, "y"));
+	CHECK(!it_listed(d, "y"));
 	add_fails(d, "nope", 0, "M0", -ENODEV, "no such controller");
 	add_fails(d, "blk", 0, "M0", -EINVAL, "not a vhost-scsi controller");
 	add_fails(d, "sc", 256, "M0", -EINVAL, "out of range");
 	add_fails(d, "sc", -2, "M0", -EINVAL, "out of range");
 	add_fails(d, "sc", 0, "Nope", -ENODEV, "no such bdev 'Nope'");
-	bt_fails(d, "vhost_scsi_controller_add_target",
+	it_fails(d, "vhost_scsi_controller_add_target",
 		 json_pack("{s:s, s:s}", "ctrlr", "sc", "bdev_name", "M0"), RPC_ERR_INVALID_PARAMS,
 		 "scsi_target_num");
 	json_decref(st_add_target(d, "sc", 3, "M0"));
@@ -143,7 +143,7 @@ static void test_bad_params(void)
 	remove_fails(d, "sc", -1, -EINVAL, "out of range");
 	remove_fails(d, "nope", 3, -ENODEV, "no such controller");
 	remove_fails(d, "blk", 3, -EINVAL, "not a vhost-scsi controller");
-	bt_fails(d, "vhost_start_scsi_controller", json_pack("{s:s}", "ctrlr", "nope"), -ENODEV,
+	it_fails(d, "vhost_start_scsi_controller", json_pack("{s:s}", "ctrlr", "nope"), -ENODEV,
 		 NULL);
 	/* Nothing half-created: only target 3 is there. */
 	scsi = scsi_info(d, "sc");
@@ -159,8 +159,8 @@ static void test_256_targets_rpc(void)
 	json_t *scsi;
 
 	REQUIRE(d);
-	REQUIRE(bt_malloc(d, "M", 2048, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
+	REQUIRE(it_malloc(d, "M", 2048, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller", json_pack("{s:s}", "ctrlr", "sc")));
 	for (int i = 0; i < 256; i++) {
 		json_t *r = st_add_target(d, "sc", -1, "M");
 
@@ -172,8 +172,8 @@ static void test_256_targets_rpc(void)
 	scsi = scsi_info(d, "sc");
 	CHECK_EQ(json_array_size(scsi), 256);
 	json_decref(scsi);
-	CHECK(bt_delete_ctrlr(d, "sc"));
-	CHECK(bt_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M")));
+	CHECK(it_delete_ctrlr(d, "sc"));
+	CHECK(it_ok(d, "bdev_malloc_delete", json_pack("{s:s}", "name", "M")));
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 
@@ -186,16 +186,16 @@ static void test_delay_mode(void)
 	struct sf_result res;
 
 	REQUIRE(d);
-	REQUIRE(bt_malloc(d, "M0", 2048, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller",
+	REQUIRE(it_malloc(d, "M0", 2048, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller",
 		      json_pack("{s:s, s:b}", "ctrlr", "sd", "delay", true)));
-	CHECK(bt_listed(d, "sd"));
+	CHECK(it_listed(d, "sd"));
 	CHECK(!socket_exists(d, "sd"));
 	json_decref(st_add_target(d, "sd", 0, "M0"));
 	CHECK(!socket_exists(d, "sd"));
-	CHECK(bt_ok(d, "vhost_start_scsi_controller", json_pack("{s:s}", "ctrlr", "sd")));
+	CHECK(it_ok(d, "vhost_start_scsi_controller", json_pack("{s:s}", "ctrlr", "sd")));
 	CHECK(socket_exists(d, "sd"));
-	CHECK(bt_ok(d, "vhost_start_scsi_controller", json_pack("{s:s}", "ctrlr", "sd")));
+	CHECK(it_ok(d, "vhost_start_scsi_controller", json_pack("{s:s}", "ctrlr", "sd")));
 	f = st_connect(d, "sd", 1);
 	if (f) {
 		CHECK_EQ(st_inquiry(f, SF_IOQ, 0, inq, sizeof(inq), &res), 0);
@@ -244,15 +244,15 @@ static void test_save_config_restart(void)
 
 	REQUIRE(d);
 	snprintf(path, sizeof(path), "/var/tmp/vhostd-scsi-%d.json", (int)getpid());
-	REQUIRE(bt_malloc(d, "M0", 2048, 512) && bt_malloc(d, "M1", 2048, 512));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller",
+	REQUIRE(it_malloc(d, "M0", 2048, 512) && it_malloc(d, "M1", 2048, 512));
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller",
 		      json_pack("{s:s, s:s}", "ctrlr", "live", "cpumask", "0x1")));
 	json_decref(st_add_target(d, "live", 7, "M0"));
 	json_decref(st_add_target(d, "live", 255, "M1"));
-	REQUIRE(bt_ok(d, "vhost_create_scsi_controller",
+	REQUIRE(it_ok(d, "vhost_create_scsi_controller",
 		      json_pack("{s:s, s:b}", "ctrlr", "later", "delay", true)));
 	json_decref(st_add_target(d, "later", 1, "M1"));
-	config = bt_call(d, "save_config", NULL);
+	config = it_call(d, "save_config", NULL);
 	CHECK(config && json_dump_file(config, path, JSON_INDENT(1)) == 0);
 	json_decref(config);
 	CHECK(test_daemon_stop(d, NULL) == 0);
