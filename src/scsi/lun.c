@@ -22,6 +22,7 @@ struct scsi_lun *scsi_lun_create(struct scsi_dev *dev, uint32_t id, struct bdev_
 	lun->num_blocks = scsi_lun_blocks(lun);
 	if (opts) {
 		lun->readonly = opts->readonly;
+		lun->quiet_power_on = opts->quiet_power_on;
 		lun->removed = opts->removed;
 		lun->removed_ctx = opts->removed_ctx;
 	}

@@ -164,6 +164,10 @@ int scsi_dev_id(const struct scsi_dev *dev);
 
 struct scsi_lun_opts {
 	bool readonly;                 /* writes get DATA PROTECT, WRITE PROTECTED */
+	/* A copy of a LUN another dev already reports power-on for (a transport spreading a target
+	 * over threads): initiators start without the POWER ON unit attention here, so it is seen
+	 * once, not once per copy. Later unit attentions are raised on every copy as usual. */
+	bool quiet_power_on;
 	void (*removed)(void *ctx);    /* REMOVED: the LUN is done with its desc and channel */
 	void *removed_ctx;
 };

@@ -37,6 +37,7 @@ struct scsi_lun {
 	struct bdev *bdev;
 	struct bdev_channel *ch;
 	bool readonly;
+	bool quiet_power_on; /* see scsi_lun_opts */
 	bool d_sense;         /* control mode page: descriptor-format sense */
 	uint64_t num_blocks;  /* the size last reported (capacity UA) */
 	struct scsi_nexus *nexus;

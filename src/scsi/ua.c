@@ -40,7 +40,7 @@ struct scsi_nexus *scsi_ua_nexus(struct scsi_lun *lun, uint64_t initiator)
 	}
 	n = &lun->nexus[lun->nnexus++];
 	n->initiator = initiator;
-	n->pending = 1u << SCSI_UA_POWER_ON;
+	n->pending = lun->quiet_power_on ? 0 : 1u << SCSI_UA_POWER_ON;
 	return n;
 }
 

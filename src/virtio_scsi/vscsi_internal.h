@@ -59,6 +59,7 @@ struct vscsi_ctrlr {
 /* One I/O queue, on its worker: a scsi_dev per target number (made on first use). */
 struct vscsi_ioq {
 	struct vscsi_ctrlr *ctrlr;
+	bool first; /* the first request queue: its LUN copies report POWER ON, the others do not */
 	struct scsi_dev *devs[VSCSI_MAX_TARGETS];
 	int destroying; /* devs still being destroyed after the queue stopped (+1 held) */
 };

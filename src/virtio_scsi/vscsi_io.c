@@ -60,7 +60,7 @@ static void vscsi_lun_removed(void *ctx)
 void vscsi_ioq_attach(struct vscsi_ioq *q, struct vscsi_target *t)
 {
 	struct vscsi_lun_copy *copy;
-	struct scsi_lun_opts opts = { .removed = vscsi_lun_removed };
+	struct scsi_lun_opts opts = { .removed = vscsi_lun_removed, .quiet_power_on = !q->first };
 	char name[32];
 	int rc = -ENOMEM;
 
@@ -101,6 +101,9 @@ int vscsi_ioq_start(struct vhost_vq *vq)
 	if (!q)
 		return -ENOMEM;
 	q->ctrlr = c;
+	/* One power-on unit attention per LUN, not one per queue: a guest's SG_IO user (sg_readcap)
+	 * would otherwise meet the copy on whichever queue it lands on. */
+	q->first = vhost_vq_index(vq) == VSCSI_FIRST_IOQ;
 	for (int i = 0; i < VSCSI_MAX_TARGETS; i++) {
 		struct vscsi_target *t = atomic_load(&c->targets[i]);
 
@@ -140,9 +143,16 @@ static void vscsi_cmd_finish(struct vscsi_req *r, uint8_t response, uint32_t dat
 {
 	struct vhost_req *req = &r->vreq;
 	struct scsi_task *task = &r->task;
-	struct virtio_scsi_cmd_resp resp = { .response = response };
+	struct virtio_scsi_cmd_resp resp;
 	uint64_t buf_len = 0;
 
+	/* Field by field: only the header and sense_len bytes of sense go out, and zeroing the whole
+	 * 108-byte struct (rep stos) was a sixth of the server's time per command. */
+	resp.sense_len = 0;
+	resp.resid = 0;
+	resp.status_qualifier = 0;
+	resp.status = 0;
+	resp.response = response;
 	if (response == VIRTIO_SCSI_S_OK) {
 		resp.status = task->status;
 		resp.sense_len = task->sense_len < sizeof(resp.sense) ? task->sense_len

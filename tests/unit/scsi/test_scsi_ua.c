@@ -63,6 +63,28 @@ static void test_power_on_once_per_initiator(void **state)
 	st_disk_close(&d);
 }
 
+/* A copy of a LUN on another thread starts quiet (the transport's first copy reports power-on),
+ * but still raises the unit attentions that come later. */
+static void test_quiet_power_on_copy(void **state)
+{
+	struct st_disk d;
+	struct scsi_dev *dev;
+	struct scsi_lun_opts opts;
+
+	(void)state;
+	st_disk_malloc(&d, "M", 64, 512, NULL);
+	opts = st_lun_opts(&d, false);
+	opts.quiet_power_on = true;
+	assert_int_equal(scsi_dev_create("t", 0, &dev), 0);
+	assert_int_equal(scsi_dev_add_lun(dev, 0, d.desc, d.ch, &opts), 0);
+	assert_no_ua(dev, 0, 1);
+	assert_int_equal(bdev_notify_resize(bdev_desc_bdev(d.desc), 128), 0);
+	assert_true(scsi_lun_notify_resize(scsi_dev_get_lun(dev, 0)));
+	assert_ua(dev, 0, 1, SCSI_ASC_CAPACITY_CHANGED);
+	scsi_dev_destroy(dev, NULL, NULL);
+	st_disk_close(&d);
+}
+
 /* REQUEST SENSE returns a pending condition as its data, with GOOD status, and clears it. */
 static void test_request_sense_takes_it(void **state)
 {
@@ -221,6 +243,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, st_setup, st_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_power_on_once_per_initiator),
+		T(test_quiet_power_on_copy),
 		T(test_request_sense_takes_it),
 		T(test_capacity_change),
 		T(test_lun_reset),
