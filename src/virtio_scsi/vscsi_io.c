@@ -217,8 +217,10 @@ void vscsi_ioq_request(struct vhost_vq *vq, struct vhost_req *req)
 		vscsi_cmd_finish(r, VIRTIO_SCSI_S_BAD_TARGET, 0);
 		return;
 	}
-	memset(task, 0, sizeof(*task));
+	/* Only the "in" part: scsi_task_start() resets the layer's own state and the results. */
 	memcpy(task->cdb, hdr.cdb, sizeof(task->cdb));
+	task->dir = SCSI_DIR_NONE;
+	task->iovcnt = 0;
 	task->lun_id = lun_id;
 	task->initiator = VSCSI_INITIATOR;
 	task->tag = hdr.tag;
