@@ -1,3 +1,4 @@
+#include "test_clock.h"
 #include "daemon.h"
 
 #include "rpc/rpc.h"
@@ -29,21 +30,6 @@ struct test_daemon {
 	char rpc_path[128];
 	char log_path[128];
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 const char *test_daemon_rpc_path(const struct test_daemon *d)
 {
@@ -148,9 +134,9 @@ static void dir_remove(const char *dir)
 
 static bool wait_ready(struct test_daemon *d)
 {
-	long long deadline = now_ms() + DAEMON_READY_MS;
+	long long deadline = test_now_ms() + DAEMON_READY_MS;
 
-	while (now_ms() < deadline) {
+	while (test_now_ms() < deadline) {
 		json_t *result = NULL, *error = NULL;
 
 		if (!test_daemon_alive(d)) {
@@ -163,7 +149,7 @@ static bool wait_ready(struct test_daemon *d)
 			return true;
 		}
 		json_decref(error);
-		sleep_ms(20);
+		test_sleep_ms(20);
 	}
 	printf("# vhostd did not answer spdk_get_version within %d ms\n", DAEMON_READY_MS);
 	return false;
@@ -287,15 +273,15 @@ int test_daemon_run_to_exit(const struct test_daemon_opts *opts, int timeout_ms,
 			    struct test_daemon_exit *out, char **log)
 {
 	struct test_daemon *d = daemon_spawn(opts);
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 	bool killed = false;
 
 	if (log)
 		*log = NULL;
 	if (!d)
 		return -ECHILD;
-	while (!reap(d, false) && now_ms() < deadline)
-		sleep_ms(10);
+	while (!reap(d, false) && test_now_ms() < deadline)
+		test_sleep_ms(10);
 	if (!d->reaped) {
 		kill(d->pid, SIGKILL);
 		reap(d, true);
@@ -344,18 +330,17 @@ int test_daemon_rpc_text(struct test_daemon *d, const char *method, const char *
 	return test_daemon_rpc_json(d, method, p, result, error);
 }
 
-
 int test_daemon_stop(struct test_daemon *d, struct test_daemon_exit *out)
 {
 	struct test_daemon_exit e;
-	long long deadline = now_ms() + DAEMON_STOP_MS;
+	long long deadline = test_now_ms() + DAEMON_STOP_MS;
 	bool killed = false;
 	int rc = 0;
 
 	if (!d->reaped)
 		kill(d->pid, SIGTERM);
-	while (!reap(d, false) && now_ms() < deadline)
-		sleep_ms(10);
+	while (!reap(d, false) && test_now_ms() < deadline)
+		test_sleep_ms(10);
 	if (!d->reaped) {
 		kill(d->pid, SIGKILL);
 		reap(d, true);

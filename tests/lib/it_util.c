@@ -1,3 +1,4 @@
+#include "test_clock.h"
 #include "it_util.h"
 #include "tap.h"
 
@@ -96,13 +97,6 @@ bool it_listed(struct test_daemon *d, const char *ctrlr)
 	return found;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 bool it_delete_ctrlr_at(const char *file, int line, struct test_daemon *d, const char *ctrlr)
 {
 	for (int waited = 0;; waited += 20) {
@@ -122,7 +116,7 @@ bool it_delete_ctrlr_at(const char *file, int line, struct test_daemon *d, const
 			return rc == 0;
 		}
 		free(e);
-		sleep_ms(20);
+		test_sleep_ms(20);
 	}
 }
 

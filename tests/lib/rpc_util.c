@@ -1,3 +1,4 @@
+#include "test_clock.h"
 #include "rpc_util.h"
 
 #include "rpc/rpc_internal.h"
@@ -27,14 +28,6 @@ void raw_client_set_pump(void (*pump)(void))
 	pump_fn = pump;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct raw_client *raw_client_connect(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -61,7 +54,7 @@ int raw_client_fd(const struct raw_client *c)
 int raw_client_send(struct raw_client *c, const void *buf, size_t len)
 {
 	const char *p = buf;
-	long long deadline = now_ms() + 10000;
+	long long deadline = test_now_ms() + 10000;
 
 	while (len) {
 		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
@@ -70,7 +63,7 @@ int raw_client_send(struct raw_client *c, const void *buf, size_t len)
 			p += n;
 			len -= (size_t)n;
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (now_ms() > deadline)
+			if (test_now_ms() > deadline)
 				return -ETIMEDOUT;
 			if (pump_fn)
 				pump_fn();
@@ -127,7 +120,7 @@ static void raw_wait(struct raw_client *c)
 
 json_t *raw_client_recv(struct raw_client *c, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 	json_t *value = NULL;
 
 	for (;;) {
@@ -135,7 +128,7 @@ json_t *raw_client_recv(struct raw_client *c, int timeout_ms)
 
 		if (rc > 0)
 			return value;
-		if (rc < 0 || c->eof || now_ms() > deadline)
+		if (rc < 0 || c->eof || test_now_ms() > deadline)
 			return NULL;
 		if (raw_read(c) == 0)
 			raw_wait(c);
@@ -144,9 +137,9 @@ json_t *raw_client_recv(struct raw_client *c, int timeout_ms)
 
 bool raw_client_wait_eof(struct raw_client *c, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 
-	while (!c->eof && now_ms() <= deadline) {
+	while (!c->eof && test_now_ms() <= deadline) {
 		if (raw_read(c) == 0)
 			raw_wait(c);
 	}
@@ -155,9 +148,9 @@ bool raw_client_wait_eof(struct raw_client *c, int timeout_ms)
 
 bool raw_client_quiet(struct raw_client *c, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 
-	while (now_ms() <= deadline) {
+	while (test_now_ms() <= deadline) {
 		if (raw_read(c) > 0 || raw_has_data(c))
 			return false;
 		raw_wait(c);

@@ -1,3 +1,4 @@
+#include "test_clock.h"
 #include "qsd_proc.h"
 
 #include <errno.h>
@@ -46,13 +47,6 @@ static int make_image(const char *file, uint64_t size)
 		rc = -errno;
 	close(fd);
 	return rc;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 int qsd_start(struct qsd_proc *p, bool file_backed, uint64_t size, int num_queues)
@@ -123,7 +117,7 @@ int qsd_start(struct qsd_proc *p, bool file_backed, uint64_t size, int num_queue
 			rc = -ECHILD;
 			goto fail;
 		}
-		sleep_ms(10);
+		test_sleep_ms(10);
 	}
 	rc = -ETIMEDOUT;
 fail:
@@ -138,7 +132,7 @@ void qsd_stop(struct qsd_proc *p)
 
 		kill(p->pid, SIGTERM);
 		for (int i = 0; i < 300 && waitpid(p->pid, &status, WNOHANG) == 0; i++)
-			sleep_ms(10);
+			test_sleep_ms(10);
 		if (waitpid(p->pid, &status, WNOHANG) == 0) {
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &status, 0);

@@ -529,8 +529,8 @@ static void test_split_event_idx_no_lost_wakeup(void)
 	REQUIRE(g);
 	vt_blk_prepare(g, &b, VIRTIO_BLK_T_IN, 0, 512);
 	vt_blk_bufs(&b, bufs);
-	end = vt_now_ms() + 3000;
-	while (vt_now_ms() < end && !tap_current_failed()) {
+	end = test_now_ms() + 3000;
+	while (test_now_ms() < end && !tap_current_failed()) {
 		struct timespec pause = { 0, 1000 * (long)(rand_r(&seed) % 250) };
 		uint16_t id;
 		uint32_t len;

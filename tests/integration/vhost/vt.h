@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "tap.h"
+#include "test_clock.h"
 #include "frontend/frontend.h"
 
 #include <linux/virtio_blk.h>
@@ -29,7 +30,6 @@
 
 /* --- the daemon (vt_daemon.c) --- */
 
-long long vt_now_ms(void); /* CLOCK_MONOTONIC */
 
 /* A malloc bdev "<ctrlr>_bdev" and a blk controller on it; false (recorded) on failure. */
 bool vt_ctrlr_create(struct test_daemon *d, const char *ctrlr, bool packed);

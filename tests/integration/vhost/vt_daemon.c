@@ -1,4 +1,5 @@
 /* The daemon side of the hostile vhost-user tests: controllers, RPC, the log, fds and mappings. */
+#include "test_clock.h"
 #include "vt.h"
 
 #include "tap.h"
@@ -10,21 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-long long vt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 bool vt_rpc_ok(struct test_daemon *d, const char *method, const char *params)
 {
@@ -103,12 +89,12 @@ static int ctrlr_connected(struct test_daemon *d, const char *ctrlr)
 
 bool vt_wait_disconnected(struct test_daemon *d, const char *ctrlr)
 {
-	long long deadline = vt_now_ms() + VT_WAIT_MS;
+	long long deadline = test_now_ms() + VT_WAIT_MS;
 
-	while (vt_now_ms() < deadline) {
+	while (test_now_ms() < deadline) {
 		if (ctrlr_connected(d, ctrlr) == 0)
 			return true;
-		sleep_ms(5);
+		test_sleep_ms(5);
 	}
 	printf("# controller %s still has a front-end after %d ms\n", ctrlr, VT_WAIT_MS);
 	return false;
@@ -150,14 +136,14 @@ bool vt_log_has(struct test_daemon *d, size_t mark, const char *needle)
 
 bool vt_log_wait(struct test_daemon *d, size_t mark, const char *needle)
 {
-	long long deadline = vt_now_ms() + VT_WAIT_MS;
+	long long deadline = test_now_ms() + VT_WAIT_MS;
 
 	while (!vt_log_has(d, mark, needle)) {
-		if (vt_now_ms() >= deadline) {
+		if (test_now_ms() >= deadline) {
 			printf("# no log line with \"%s\"\n", needle);
 			return false;
 		}
-		sleep_ms(5);
+		test_sleep_ms(5);
 	}
 	return true;
 }
@@ -180,20 +166,20 @@ int vt_fd_count(struct test_daemon *d)
 
 int vt_fd_settle(struct test_daemon *d, int want)
 {
-	long long deadline = vt_now_ms() + VT_WAIT_MS, still_since = vt_now_ms();
+	long long deadline = test_now_ms() + VT_WAIT_MS, still_since = test_now_ms();
 	int n = vt_fd_count(d), last = n;
 
 	for (;;) {
-		if (want >= 0 ? n == want : vt_now_ms() - still_since >= 200)
+		if (want >= 0 ? n == want : test_now_ms() - still_since >= 200)
 			return n;
-		if (vt_now_ms() >= deadline) {
+		if (test_now_ms() >= deadline) {
 			printf("# daemon fds: %d (waited for %d)\n", n, want);
 			return n;
 		}
-		sleep_ms(10);
+		test_sleep_ms(10);
 		n = vt_fd_count(d);
 		if (n != last)
-			still_since = vt_now_ms();
+			still_since = test_now_ms();
 		last = n;
 	}
 }

@@ -181,7 +181,7 @@ int vt_guest_send(struct vt_guest *g, uint32_t req, uint32_t flags, const void *
 static int wait_readable(int fd, long long deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	long long left = deadline - vt_now_ms();
+	long long left = deadline - test_now_ms();
 	int rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
 
 	if (rc < 0)
@@ -212,7 +212,7 @@ static int read_full(int fd, void *buf, size_t len, long long deadline)
 int vt_guest_recv(struct vt_guest *g, uint32_t *req, void *payload, uint32_t max, int *fd,
 		  int timeout_ms)
 {
-	long long deadline = vt_now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
@@ -306,7 +306,7 @@ static int call_state(struct vt_guest *g, uint32_t req, uint32_t index, uint32_t
 
 bool vt_guest_wait_eof(struct vt_guest *g)
 {
-	long long deadline = vt_now_ms() + VT_WAIT_MS;
+	long long deadline = test_now_ms() + VT_WAIT_MS;
 	uint8_t buf[256];
 	ssize_t n;
 

@@ -259,7 +259,7 @@ static int used_pop(struct vt_guest *g, struct vt_queue *vq, uint16_t *id, uint3
 int vt_wait_used(struct vt_guest *g, int q, int timeout_ms, uint16_t *id, uint32_t *len)
 {
 	struct vt_queue *vq = &g->q[q];
-	long long deadline = vt_now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = vq->call, .events = POLLIN };
@@ -267,7 +267,7 @@ int vt_wait_used(struct vt_guest *g, int q, int timeout_ms, uint16_t *id, uint32
 
 		if (used_pop(g, vq, id, len))
 			return 1;
-		if (vt_now_ms() >= deadline)
+		if (test_now_ms() >= deadline)
 			return 0;
 		if (poll(&pfd, 1, 10) > 0)
 			eventfd_read(vq->call, &v);

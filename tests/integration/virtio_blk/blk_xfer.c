@@ -1,3 +1,4 @@
+#include "test_clock.h"
 #include "blk_xfer.h"
 
 #include <errno.h>
@@ -109,21 +110,13 @@ static int record(struct bx_io *ios, int n, void *cookie, uint32_t len)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int bx_collect(struct vu_front *f, int q, struct bx_io *ios, int n, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 	int got = 0, rc;
 
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - test_now_ms();
 		void *cookie;
 		uint32_t len;
 
@@ -141,13 +134,13 @@ int bx_collect(struct vu_front *f, int q, struct bx_io *ios, int n, int timeout_
 
 int bx_wait_all(struct vu_front *f, int q, struct bx_io *ios, int n, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = test_now_ms() + timeout_ms;
 	int pending = 0, rc;
 
 	for (int i = 0; i < n; i++)
 		pending += !ios[i].done;
 	while (pending > 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - test_now_ms();
 		void *cookie;
 		uint32_t len;
 

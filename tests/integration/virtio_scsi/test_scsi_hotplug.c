@@ -5,6 +5,7 @@
  * event comes only after the drain), a bdev deleted underneath, a resize (unit attention plus a
  * PARAM_CHANGE event), and the session stopping while a target is REMOVING (trap 1).
  */
+#include "test_clock.h"
 #include "scsi_test.h"
 #include "tap.h"
 
@@ -17,14 +18,6 @@
 
 #define QUIET_MS 300 /* how long "nothing arrives" is watched */
 #define HELD 4
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static bool event_is(const struct virtio_scsi_event *ev, uint32_t event, int target,
 		     uint32_t reason)
@@ -86,11 +79,11 @@ static void test_hot_add_event(void)
 	}
 	/* Three event buffers are still held: closing must not wait for them (the queue gives
 	 * them back as it stops), so the controller is free at once. */
-	start = now_ms();
+	start = test_now_ms();
 	vu_front_close(f);
-	CHECK_MSG(now_ms() - start < 1000, "close took %lld ms", now_ms() - start);
+	CHECK_MSG(test_now_ms() - start < 1000, "close took %lld ms", test_now_ms() - start);
 	CHECK(it_delete_ctrlr(d, "sc"));
-	CHECK_MSG(now_ms() - start < 1000, "close and delete took %lld ms", now_ms() - start);
+	CHECK_MSG(test_now_ms() - start < 1000, "close and delete took %lld ms", test_now_ms() - start);
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 

@@ -32,27 +32,10 @@ int bdev_test_teardown(void **state)
 	bdev_foreach(count_bdev, &left);
 	/* A test that failed half-way leaves bdevs: clear them so the next test starts clean. */
 	bdev_unregister_all(unregister_all_done, &done);
-	bdev_test_run_until(&done);
-	bdev_test_run_for(5);
+	test_reactor_run_until(&done);
+	test_reactor_run_for(5);
 	reactors_fini();
 	return left == 0 ? 0 : -1;
-}
-
-bool bdev_test_run_until(const bool *flag)
-{
-	uint64_t deadline = reactor_now_us() + 2000000;
-
-	while (!*flag && reactor_now_us() < deadline)
-		reactor_run_once(1000);
-	return *flag;
-}
-
-void bdev_test_run_for(unsigned ms)
-{
-	uint64_t deadline = reactor_now_us() + (uint64_t)ms * 1000;
-
-	while (reactor_now_us() < deadline)
-		reactor_run_once(1000);
 }
 
 static void test_io_done(struct bdev_io *io, int status)
@@ -88,7 +71,7 @@ int test_io_run(struct bdev_channel *ch, enum bdev_io_type type, uint64_t offset
 	struct test_io t;
 
 	test_io_start(ch, &t, type, offset, num, buf, len);
-	bdev_test_run_until(&t.done);
+	test_reactor_run_until(&t.done);
 	return t.done ? t.status : -ETIMEDOUT;
 }
 
@@ -123,7 +106,7 @@ void test_unregister(struct bdev *bdev)
 	bool done = false;
 
 	bdev_unregister(bdev, unregister_done, &done);
-	assert_true(bdev_test_run_until(&done));
+	assert_true(test_reactor_run_until(&done));
 }
 
 struct delete_wait {
@@ -146,5 +129,5 @@ int test_delete(int (*del)(const char *, bdev_delete_done_fn, void *), const cha
 
 	if (rc)
 		return rc;
-	return bdev_test_run_until(&w.done) ? w.status : -ETIMEDOUT;
+	return test_reactor_run_until(&w.done) ? w.status : -ETIMEDOUT;
 }

@@ -6,6 +6,7 @@
 #ifndef VHOSTD_TEST_BDEV_H
 #define VHOSTD_TEST_BDEV_H
 
+#include "test_reactor.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,11 +21,6 @@
 /* Starts the control reactor on this thread; and stops it, checking no bdev is left. */
 int bdev_test_setup(void **state);
 int bdev_test_teardown(void **state);
-
-/* Runs the reactor until *flag or about two seconds passed; returns *flag. */
-bool bdev_test_run_until(const bool *flag);
-/* Runs the reactor for roughly ms milliseconds. */
-void bdev_test_run_for(unsigned ms);
 
 /* An I/O whose completion is recorded. */
 struct test_io {

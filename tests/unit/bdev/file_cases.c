@@ -90,7 +90,7 @@ static void round_trip(struct file_fixture *f, size_t misalign)
 		test_io_start(f->ch, &t[i], BDEV_IO_WRITE, (uint64_t)i * 256, 128,
 			      w + misalign + i * LEN, LEN);
 	for (int i = 0; i < N; i++) {
-		assert_true(bdev_test_run_until(&t[i].done));
+		assert_true(test_reactor_run_until(&t[i].done));
 		assert_int_equal(t[i].status, 0);
 	}
 	memset(r, 0, N * LEN + 64);
@@ -98,7 +98,7 @@ static void round_trip(struct file_fixture *f, size_t misalign)
 		test_io_start(f->ch, &t[i], BDEV_IO_READ, (uint64_t)i * 256, 128,
 			      r + misalign + i * LEN, LEN);
 	for (int i = 0; i < N; i++) {
-		assert_true(bdev_test_run_until(&t[i].done));
+		assert_true(test_reactor_run_until(&t[i].done));
 		assert_int_equal(t[i].status, 0);
 	}
 	assert_memory_equal(w + misalign, r + misalign, N * LEN);
@@ -179,7 +179,7 @@ static void test_many_in_flight(void **state)
 			      buf + (size_t)i * 4096, 4096);
 	}
 	for (int i = 0; i < N; i++) {
-		assert_true(bdev_test_run_until(&t[i].done));
+		assert_true(test_reactor_run_until(&t[i].done));
 		assert_int_equal(t[i].status, 0);
 	}
 	memset(buf, 0, (size_t)N * 4096);
@@ -187,7 +187,7 @@ static void test_many_in_flight(void **state)
 		test_io_start(f.ch, &t[i], BDEV_IO_READ, (uint64_t)i * 8, 8, buf + (size_t)i * 4096,
 			      4096);
 	for (int i = 0; i < N; i++) {
-		assert_true(bdev_test_run_until(&t[i].done));
+		assert_true(test_reactor_run_until(&t[i].done));
 		assert_int_equal(t[i].status, 0);
 		assert_int_equal(buf[(size_t)i * 4096 + 4095], i & 0xff);
 	}
@@ -238,7 +238,7 @@ static void test_rescan_reports_resize(void **state)
 	assert_int_equal(truncate(f.path, 2 << 20), 0);
 	assert_int_equal(be->rescan("F"), 0);
 	assert_int_equal(bdev_num_blocks(f.bdev), 4096);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(f.ev.resize, 1);
 	assert_int_equal(be->rescan("nope"), -ENODEV);
 	assert_int_equal(bdev_null_create("N", 8, 512, NULL, NULL), 0);
@@ -306,12 +306,12 @@ static void test_delete_while_open(void **state)
 	(void)state;
 	fixture_open(&f, "/var/tmp", 1 << 20);
 	assert_int_equal(be->del("F", NULL, NULL), 0);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(f.ev.remove, 1);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 0, 8, buf, 4096), -ENODEV);
 	bdev_channel_put(f.ch);
 	bdev_close(f.ev.desc);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_null(bdev_get_by_name("F"));
 	unlink(f.path);
 	free(buf);

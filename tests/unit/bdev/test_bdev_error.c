@@ -89,11 +89,11 @@ static void test_pending_is_held_until_clear(void **state)
 	assert_int_equal(bdev_error_inject("EE_M", BDEV_IO_READ, BDEV_ERROR_PENDING, 1), 0);
 	memset(r, 0, sizeof(r));
 	test_io_start(s.ch, &t, BDEV_IO_READ, 3, 1, r, 512);
-	bdev_test_run_for(50);
+	test_reactor_run_for(50);
 	assert_false(t.done); /* held */
 	assert_int_equal(test_io_run(s.ch, BDEV_IO_READ, 3, 1, w, 512), 0); /* count used up */
 	assert_int_equal(bdev_error_clear("EE_M"), 0);
-	assert_true(bdev_test_run_until(&t.done));
+	assert_true(test_reactor_run_until(&t.done));
 	assert_int_equal(t.status, 0); /* released to the base, which served it */
 	assert_memory_equal(r, w, 512);
 	stack_close(&s);
@@ -109,15 +109,15 @@ static void test_delete_fails_held_io(void **state)
 	stack_open(&s);
 	assert_int_equal(bdev_error_inject("EE_M", BDEV_IO_READ, BDEV_ERROR_PENDING, 1), 0);
 	test_io_start(s.ch, &t, BDEV_IO_READ, 3, 1, r, 512);
-	bdev_test_run_for(20);
+	test_reactor_run_for(20);
 	assert_false(t.done);
 	assert_int_equal(bdev_error_delete("EE_M", NULL, NULL), 0);
-	assert_true(bdev_test_run_until(&t.done));
+	assert_true(test_reactor_run_until(&t.done));
 	assert_int_equal(t.status, -ENODEV);
 	assert_int_equal(s.ev.remove, 1);
 	bdev_channel_put(s.ch);
 	bdev_close(s.ev.desc);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_null(bdev_get_by_name("EE_M"));
 	assert_int_equal(test_delete(bdev_malloc_delete, "M"), 0);
 }
@@ -131,7 +131,7 @@ static void test_base_removal_removes_error_bdev(void **state)
 	s.ev.close_on_remove = true;
 	bdev_channel_put(s.ch);
 	assert_int_equal(bdev_malloc_delete("M", NULL, NULL), 0);
-	bdev_test_run_for(20);
+	test_reactor_run_for(20);
 	assert_int_equal(s.ev.remove, 1);
 	assert_null(bdev_get_by_name("EE_M"));
 	assert_null(bdev_get_by_name("M"));
@@ -148,7 +148,7 @@ static void test_base_is_claimed_and_resize_follows(void **state)
 	assert_int_equal(bdev_error_create("M", NULL, NULL), -EEXIST);
 	assert_int_equal(bdev_error_create("nope", NULL, NULL), -ENODEV);
 	assert_int_equal(bdev_notify_resize(bdev_get_by_name("M"), 128), 0);
-	bdev_test_run_for(10);
+	test_reactor_run_for(10);
 	assert_int_equal(bdev_num_blocks(s.ee), 128);
 	assert_int_equal(s.ev.resize, 1);
 	stack_close(&s);

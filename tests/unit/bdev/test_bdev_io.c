@@ -96,10 +96,10 @@ static void test_completion_never_runs_inside_submit(void **state)
 	test_io_start(f->ch, &t, BDEV_IO_READ, 0, 1, buf, sizeof(buf));
 	assert_int_equal(reached, 1); /* the backend completed it inline... */
 	assert_false(t.done);         /* ...but the caller hears of it only from the reactor */
-	assert_true(bdev_test_run_until(&t.done));
+	assert_true(test_reactor_run_until(&t.done));
 	assert_int_equal(t.status, 0);
 	assert_int_equal(t.calls, 1);
-	bdev_test_run_for(2);
+	test_reactor_run_for(2);
 	assert_int_equal(t.calls, 1);
 }
 
@@ -110,7 +110,7 @@ static void test_errors_found_at_submit_are_deferred_too(void **state)
 
 	test_io_start(f->ch, &t, BDEV_IO_READ, 200, 1, NULL, 0);
 	assert_false(t.done);
-	assert_true(bdev_test_run_until(&t.done));
+	assert_true(test_reactor_run_until(&t.done));
 	assert_int_equal(t.status, -EINVAL);
 	assert_int_equal(reached, 0);
 }
@@ -141,22 +141,22 @@ static void test_range_and_type_checks(void **state)
 	/* Several iovecs adding up, and an iovec sum that overflows. */
 	memset(&t, 0, sizeof(t));
 	test_io_start(f->ch, &t, BDEV_IO_WRITE, 0, 2, NULL, 0);
-	bdev_test_run_until(&t.done);
+	test_reactor_run_until(&t.done);
 	t.io.iov = iov;
 	t.io.iovcnt = 2;
 	t.done = false;
 	bdev_io_submit(f->ch, &t.io);
-	bdev_test_run_until(&t.done);
+	test_reactor_run_until(&t.done);
 	assert_int_equal(t.status, 0);
 	iov[1].iov_len = SIZE_MAX - 511;
 	t.done = false;
 	bdev_io_submit(f->ch, &t.io);
-	bdev_test_run_until(&t.done);
+	test_reactor_run_until(&t.done);
 	assert_int_equal(t.status, -EINVAL);
 	t.io.iovcnt = BDEV_IO_MAX_IOVCNT + 1;
 	t.done = false;
 	bdev_io_submit(f->ch, &t.io);
-	bdev_test_run_until(&t.done);
+	test_reactor_run_until(&t.done);
 	assert_int_equal(t.status, -EINVAL);
 }
 

@@ -125,14 +125,14 @@ static void test_resize_event_is_delivered_later_on_control(void **state)
 	assert_int_equal(bdev_notify_resize(a, 16), 0);
 	assert_int_equal(bdev_num_blocks(a), 16);
 	assert_int_equal(ev1.resize, 0); /* not inside the notifier's stack */
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev1.resize, 1);
 	assert_int_equal(ev2.resize, 1);
 	/* Same size: nothing to say. Shrinking an open bdev: refused, as SPDK. */
 	assert_int_equal(bdev_notify_resize(a, 16), 0);
 	assert_int_equal(bdev_notify_resize(a, 4), -EBUSY);
 	assert_int_equal(bdev_notify_resize(a, 0), -EINVAL);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev1.resize, 1);
 	bdev_close(ev1.desc);
 	bdev_close(ev2.desc);
@@ -150,7 +150,7 @@ static void test_close_before_event_delivery_is_safe(void **state)
 	assert_int_equal(test_open("A", &ev), 0);
 	assert_int_equal(bdev_notify_resize(a, 32), 0);
 	bdev_close(ev.desc); /* the queued event must neither fire nor touch freed memory */
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev.resize, 0);
 	test_unregister(a);
 }
@@ -174,16 +174,16 @@ static void test_unregister_waits_for_last_close(void **state)
 	bdev_unregister(a, unregistered, &done);
 	assert_null(bdev_get_by_name("A")); /* the name goes at once */
 	assert_int_equal(test_open("A", &ev1), -ENODEV);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev1.remove, 1);
 	assert_int_equal(ev2.remove, 1);
 	assert_int_equal(done, 0);
 	bdev_close(ev1.desc);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(done, 0);
 	assert_int_equal(destructed, 0);
 	bdev_close(ev2.desc);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(done, 1);
 	assert_int_equal(destructed, 1);
 }
@@ -198,7 +198,7 @@ static void test_close_inside_remove_callback(void **state)
 	assert_int_equal(bdev_register(a), 0);
 	assert_int_equal(test_open("A", &ev), 0);
 	bdev_unregister(a, unregistered, &done);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev.remove, 1);
 	assert_null(ev.desc);
 	assert_int_equal(done, 1);
@@ -219,13 +219,13 @@ static void test_io_after_remove_is_enodev(void **state)
 	assert_non_null(ch);
 	assert_int_equal(test_io_run(ch, BDEV_IO_READ, 0, 1, buf, sizeof(buf)), 0);
 	bdev_unregister(a, unregistered, &done);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev.remove, 1);
 	assert_int_equal(test_io_run(ch, BDEV_IO_READ, 0, 1, buf, sizeof(buf)), -ENODEV);
 	assert_null(bdev_channel_get(ev.desc)); /* no new channel on a dying bdev */
 	bdev_channel_put(ch);
 	bdev_close(ev.desc);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(done, 1);
 }
 
@@ -252,14 +252,14 @@ static void test_unregister_all_takes_everything(void **state)
 	assert_int_equal(bdev_register(fake_new("B", 8)), 0);
 	assert_int_equal(test_open("B", &ev), 0);
 	bdev_unregister_all(flag_set, &done);
-	assert_true(bdev_test_run_until(&done));
+	assert_true(test_reactor_run_until(&done));
 	assert_int_equal(ev.remove, 1);
 	assert_int_equal(destructed, 2);
 	bdev_foreach(count_bdev, &left);
 	assert_int_equal(left, 0);
 	done = false;
 	bdev_unregister_all(flag_set, &done); /* nothing left: still completes */
-	assert_true(bdev_test_run_until(&done));
+	assert_true(test_reactor_run_until(&done));
 }
 
 static void test_claim_blocks_writers(void **state)

@@ -71,12 +71,12 @@ static void test_scattered_iovecs(void **state)
 	fill(w, sizeof(w), 9);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_WRITE, 4, 4, w, sizeof(w)), 0);
 	test_io_start(o.ch, &t, BDEV_IO_READ, 4, 4, r, sizeof(r));
-	bdev_test_run_until(&t.done);
+	test_reactor_run_until(&t.done);
 	t.io.iov = iov;
 	t.io.iovcnt = 3;
 	t.done = false;
 	bdev_io_submit(o.ch, &t.io);
-	assert_true(bdev_test_run_until(&t.done));
+	assert_true(test_reactor_run_until(&t.done));
 	assert_int_equal(t.status, 0);
 	assert_memory_equal(r + 1536, w, 512);
 	assert_memory_equal(r, w + 512, 1024);
@@ -180,13 +180,13 @@ static void test_delete_while_open(void **state)
 	(void)state;
 	open_malloc(&o, "M", 8, 512);
 	assert_int_equal(bdev_malloc_delete("M", deleted, &done), 0);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(o.ev.remove, 1);
 	assert_int_equal(done, 0); /* still open */
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_READ, 0, 1, buf, 512), -ENODEV);
 	bdev_channel_put(o.ch);
 	bdev_close(o.ev.desc);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(done, 1);
 }
 

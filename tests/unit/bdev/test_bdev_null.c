@@ -54,7 +54,7 @@ static void test_resize_in_mib_sends_event(void **state)
 	assert_int_equal(test_open("N", &ev), 0);
 	assert_int_equal(bdev_null_resize("N", 4), 0);
 	assert_int_equal(bdev_num_blocks(b), 4 * 2048);
-	bdev_test_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(ev.resize, 1);
 	assert_int_equal(bdev_null_resize("N", 2), -EINVAL); /* never smaller, as SPDK */
 	assert_int_equal(bdev_null_resize("N", UINT64_MAX / 1024), -EINVAL);

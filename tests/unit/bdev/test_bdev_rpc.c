@@ -35,7 +35,7 @@ static json_t *call(const char *method, const char *params, int *code)
 
 	assert_true(!params || p);
 	rpc_call(method, p, call_done, &r);
-	assert_true(bdev_test_run_until(&r.done));
+	assert_true(test_reactor_run_until(&r.done));
 	*code = 0;
 	if (r.error) {
 		*code = (int)json_integer_value(json_object_get(r.error, "code"));
@@ -64,7 +64,7 @@ static int call_err(const char *method, const char *params, const char *message)
 	int code;
 
 	rpc_call(method, p, call_done, &r);
-	assert_true(bdev_test_run_until(&r.done));
+	assert_true(test_reactor_run_until(&r.done));
 	assert_null(r.result);
 	assert_non_null(r.error);
 	code = (int)json_integer_value(json_object_get(r.error, "code"));

@@ -23,27 +23,10 @@ int st_teardown(void **state)
 
 	(void)state;
 	bdev_unregister_all(flag_set, &done);
-	st_run_until(&done);
-	st_run_for(5);
+	test_reactor_run_until(&done);
+	test_reactor_run_for(5);
 	reactors_fini();
 	return 0;
-}
-
-bool st_run_until(const bool *flag)
-{
-	uint64_t deadline = reactor_now_us() + 2000000;
-
-	while (!*flag && reactor_now_us() < deadline)
-		reactor_run_once(1000);
-	return *flag;
-}
-
-void st_run_for(unsigned ms)
-{
-	uint64_t deadline = reactor_now_us() + (uint64_t)ms * 1000;
-
-	while (reactor_now_us() < deadline)
-		reactor_run_once(1000);
 }
 
 static void disk_event(enum bdev_event event, struct bdev *bdev, void *ctx)
@@ -110,10 +93,10 @@ void st_target_down(struct st_target *t)
 	bool destroyed = false, deleted = false;
 
 	scsi_dev_destroy(t->dev, flag_set, &destroyed);
-	assert_true(st_run_until(&destroyed));
+	assert_true(test_reactor_run_until(&destroyed));
 	st_disk_close(&t->disk);
 	bdev_unregister(t->disk.bdev, flag_set, &deleted);
-	assert_true(st_run_until(&deleted));
+	assert_true(test_reactor_run_until(&deleted));
 }
 
 static void task_done(struct scsi_task *task)
@@ -151,7 +134,7 @@ void st_start(struct scsi_dev *dev, struct st_task *st, uint32_t lun, const uint
 
 int st_wait(struct st_task *st)
 {
-	if (!st_run_until(&st->done))
+	if (!test_reactor_run_until(&st->done))
 		return -1;
 	assert_int_equal(st->calls, 1);
 	return st->t.status;

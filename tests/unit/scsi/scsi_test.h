@@ -6,6 +6,7 @@
 #ifndef VHOSTD_TEST_SCSI_H
 #define VHOSTD_TEST_SCSI_H
 
+#include "test_reactor.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,9 +19,6 @@
 /* Starts the reactor; and stops it after deleting every bdev left. */
 int st_setup(void **state);
 int st_teardown(void **state);
-/* Runs the reactor until *flag or about two seconds passed; returns *flag. */
-bool st_run_until(const bool *flag);
-void st_run_for(unsigned ms);
 
 /* An open bdev: desc and this thread's channel; removed counts LUN removed callbacks. */
 struct st_disk {

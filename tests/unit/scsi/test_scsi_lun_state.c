@@ -55,7 +55,7 @@ static void test_removing_refuses_new_tasks(void **state)
 	assert_ptr_equal(scsi_lun_bdev(lun), t.disk.bdev);
 	assert_int_equal(bdev_error_inject("EE_Base", BDEV_IO_READ, BDEV_ERROR_PENDING, 1), 0);
 	start_read(t.dev, &rd, ST_INITIATOR, 1, buf);
-	st_run_for(5);
+	test_reactor_run_for(5);
 	assert_false(rd.done);
 	assert_int_equal(scsi_lun_inflight(lun), 1);
 	assert_int_equal(scsi_dev_remove_lun(t.dev, 0), 0);
@@ -130,14 +130,14 @@ static void test_destroy_waits_for_inflight(void **state)
 	assert_int_equal(bdev_error_inject("EE_Base", BDEV_IO_READ, BDEV_ERROR_PENDING, 1), 0);
 	start_read(t.dev, &rd, ST_INITIATOR, 1, buf);
 	scsi_dev_destroy(t.dev, flag_set, &destroyed);
-	st_run_for(5);
+	test_reactor_run_for(5);
 	assert_false(destroyed);
 	st_exec(t.dev, &st, 0, tur, 6, SCSI_DIR_NONE, NULL, 0);
 	st_assert_sense(&st, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_LUN_NOT_SUPPORTED);
 	opts = st_lun_opts(&t.disk, false);
 	assert_int_equal(scsi_dev_add_lun(t.dev, 3, t.disk.desc, t.disk.ch, &opts), -ENODEV);
 	assert_int_equal(bdev_error_clear("EE_Base"), 0);
-	assert_true(st_run_until(&destroyed));
+	assert_true(test_reactor_run_until(&destroyed));
 	assert_true(rd.done);
 	assert_int_equal(t.disk.lun_removed, 1);
 	st_disk_close(&t.disk);
@@ -159,7 +159,7 @@ static void test_no_io_reaches_a_removing_lun(void **state)
 	unmaps = base_stat().num_unmap_ops;
 	assert_int_equal(bdev_error_inject("EE_Base", BDEV_IO_UNMAP, BDEV_ERROR_PENDING, 1), 0);
 	st_start(t.dev, &st, 0, cdb, sizeof(cdb), SCSI_DIR_TO_DEV, list, sizeof(list));
-	st_run_for(5);
+	test_reactor_run_for(5);
 	assert_false(st.done);
 	assert_int_equal(scsi_dev_remove_lun(t.dev, 0), 0);
 	assert_int_equal(bdev_error_clear("EE_Base"), 0);
@@ -235,11 +235,11 @@ static void test_abort_task_waits_for_it(void **state)
 	order.seq = 0;
 	tmf.initiator = ST_INITIATOR;
 	scsi_lun_tmf(lun, &tmf);
-	st_run_for(5);
+	test_reactor_run_for(5);
 	assert_false(done);
 	assert_false(rd.done);
 	assert_int_equal(bdev_error_clear("EE_Base"), 0);
-	assert_true(st_run_until(&done));
+	assert_true(test_reactor_run_until(&done));
 	assert_true(rd.done);
 	assert_int_equal(rd.t.status, SCSI_STATUS_TASK_ABORTED);
 	assert_int_equal(rd.t.sense_len, 0);
@@ -275,8 +275,8 @@ static void test_task_set_and_lun_reset(void **state)
 	scsi_lun_tmf(lun, &tmf);
 	assert_false(done);
 	assert_int_equal(bdev_error_clear("EE_Base"), 0);
-	assert_true(st_run_until(&done));
-	assert_true(st_run_until(&b.done));
+	assert_true(test_reactor_run_until(&done));
+	assert_true(test_reactor_run_until(&b.done));
 	assert_int_equal(a.t.status, SCSI_STATUS_TASK_ABORTED);
 	assert_int_equal(c.t.status, SCSI_STATUS_TASK_ABORTED);
 	assert_int_equal(b.t.status, SCSI_STATUS_GOOD);
@@ -291,8 +291,8 @@ static void test_task_set_and_lun_reset(void **state)
 	/* A task started after the reset is not part of it. */
 	assert_int_equal(st_exec(t.dev, &c, 0, tur, 6, SCSI_DIR_NONE, NULL, 0), 2);
 	assert_int_equal(bdev_error_clear("EE_Base"), 0);
-	assert_true(st_run_until(&done));
-	assert_true(st_run_until(&b.done));
+	assert_true(test_reactor_run_until(&done));
+	assert_true(test_reactor_run_until(&b.done));
 	assert_int_equal(a.t.status, SCSI_STATUS_TASK_ABORTED);
 	assert_int_equal(b.t.status, SCSI_STATUS_TASK_ABORTED);
 	done = false;
@@ -323,7 +323,7 @@ static void test_aborted_task_issues_no_more_io(void **state)
 	scsi_dev_execute(t.dev, &ws.t);
 	scsi_lun_tmf(scsi_dev_get_lun(t.dev, 0), &tmf);
 	assert_int_equal(bdev_error_clear("EE_Base"), 0);
-	assert_true(st_run_until(&done));
+	assert_true(test_reactor_run_until(&done));
 	assert_int_equal(ws.t.status, SCSI_STATUS_TASK_ABORTED);
 	assert_int_equal(base_stat().num_write_ops, writes + 1);
 	st_target_down(&t);
@@ -363,7 +363,7 @@ static void test_teardown_from_a_done_callback(void **state)
 	r.st.t.done = reentry_done;
 	r.st.t.done_arg = &r;
 	scsi_dev_execute(t.dev, &r.st.t);
-	assert_true(st_run_until(&r.st.done));
+	assert_true(test_reactor_run_until(&r.st.done));
 	assert_int_equal(t.disk.lun_removed, 1);
 	assert_null(scsi_dev_get_lun(t.dev, 0));
 	st_target_down(&t);

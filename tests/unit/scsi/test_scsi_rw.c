@@ -513,14 +513,14 @@ static void test_bdev_gone_is_lun_not_supported(void **state)
 	(void)state;
 	st_target_up(&t, 64, 512);
 	assert_int_equal(bdev_malloc_delete("M0", deleted, &done), 0);
-	st_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(t.disk.bdev_removes, 1);
 	assert_int_equal(done, 0); /* still open */
 	rw(&t, 0x28, 0, 1, buf, 512);
 	st_assert_sense(&st, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_LUN_NOT_SUPPORTED);
 	scsi_dev_destroy(t.dev, NULL, NULL);
 	st_disk_close(&t.disk);
-	st_run_for(5);
+	test_reactor_run_for(5);
 	assert_int_equal(done, 1);
 }
 
