@@ -100,6 +100,7 @@ static int file_block_size(struct bdev_file *f, uint32_t requested, uint32_t *bl
 
 static void file_close(struct bdev_file *f)
 {
+	file_map_close(&f->map);
 	if (f->fd_direct >= 0)
 		close(f->fd_direct);
 	if (f->fd >= 0)
@@ -109,13 +110,21 @@ static void file_close(struct bdev_file *f)
 	f->filename = NULL;
 }
 
-static bool file_is_memory_backed(int fd)
+static long file_fs_type(int fd)
 {
 	struct statfs sfs;
 
-	if (fstatfs(fd, &sfs) < 0)
-		return false;
-	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC || sfs.f_type == HUGETLBFS_MAGIC;
+	return fstatfs(fd, &sfs) < 0 ? 0 : (long)sfs.f_type;
+}
+
+/* A tmpfs image is copied through a mapping (bdev_file_map.h); without one it still works. */
+static void file_map_try(struct bdev_file *f, uint64_t bytes)
+{
+	int rc = file_map_open(&f->map, f->fd, bytes);
+
+	if (rc)
+		log_notice("bdev: %s: cannot map the image (%s), copying through the file",
+			   f->filename, strerror(-rc));
 }
 
 static int file_open(struct bdev_file *f, const char *filename, const char *name,
@@ -124,6 +133,7 @@ static int file_open(struct bdev_file *f, const char *filename, const char *name
 {
 	struct stat st;
 	uint64_t bytes;
+	long fs_type;
 	int rc;
 
 	if (!filename || !name || !name[0])
@@ -138,7 +148,9 @@ static int file_open(struct bdev_file *f, const char *filename, const char *name
 	if (rc)
 		goto fail;
 	f->is_blockdev = S_ISBLK(st.st_mode);
-	f->memory_backed = !f->is_blockdev && file_is_memory_backed(f->fd);
+	fs_type = f->is_blockdev ? 0 : file_fs_type(f->fd);
+	f->memory_backed = fs_type == TMPFS_MAGIC || fs_type == RAMFS_MAGIC ||
+			   fs_type == HUGETLBFS_MAGIC;
 	/* EINVAL: this file system has no O_DIRECT (tmpfs before 6.6, ramfs, ...). */
 	f->fd_direct = open(filename, O_RDWR | O_CLOEXEC | O_DIRECT);
 	if (f->fd_direct < 0 && errno != EINVAL) {
@@ -163,6 +175,8 @@ static int file_open(struct bdev_file *f, const char *filename, const char *name
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if (fs_type == TMPFS_MAGIC)
+		file_map_try(f, bytes);
 	f->bdev.num_blocks = bytes / f->bdev.block_size;
 	f->bdev.product_name = product_name;
 	f->bdev.write_cache = true; /* the page cache or the disk's own: FLUSH matters */
@@ -173,7 +187,9 @@ static int file_open(struct bdev_file *f, const char *filename, const char *name
 	if (uuid)
 		memcpy(f->bdev.uuid, uuid, 16);
 	log_info("bdev: %s opened %s (%s)", name, filename,
-		 f->fd_direct >= 0 ? "O_DIRECT when aligned" : "buffered");
+		 file_map_active(&f->map) ? "mapped"
+		 : f->fd_direct >= 0	  ? "O_DIRECT when aligned"
+					  : "buffered");
 	return 0;
 fail:
 	free(f->bdev.name);
@@ -375,6 +391,7 @@ static int file_unmap(struct bdev_file *f, uint64_t off, uint64_t len)
 	uint64_t range[2] = { off, len };
 	int rc;
 
+	file_map_forget(&f->map, off, len);
 	if (f->is_blockdev)
 		rc = ioctl(f->fd, BLKDISCARD, range) < 0 ? -errno : 0;
 	else
@@ -385,7 +402,10 @@ static int file_unmap(struct bdev_file *f, uint64_t off, uint64_t len)
 
 static int file_write_zeroes(struct bdev_file *f, uint64_t off, uint64_t len)
 {
-	int rc = file_fallocate(f, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
+	int rc;
+
+	file_map_forget(&f->map, off, len);
+	rc = file_fallocate(f, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
 
 	/* A punched hole reads back as zeroes in a file; on a block device PUNCH_HOLE is refused
 	 * unless the device guarantees zeroes after discard. */
@@ -424,6 +444,24 @@ static void file_rw_inline(struct bdev_file *f, struct bdev_io *io)
 	} while (bdev_file_io_finish(f, io, res));
 }
 
+/* Through the mapping when the range is known to hold data (a write into a hole allocates it
+ * first), else through the file. */
+static void file_rw_sync(struct bdev_file *f, struct bdev_io *io, uint64_t off, uint64_t len)
+{
+	bool write = io->type == BDEV_IO_WRITE;
+	int rc = file_map_copy(&f->map, write, off, io->iov, io->iovcnt, len);
+
+	if (rc == -ENODATA && write) {
+		rc = file_map_allocate(&f->map, f->fd, off, len);
+		if (!rc)
+			rc = file_map_copy(&f->map, write, off, io->iov, io->iovcnt, len);
+	}
+	if (rc == -ENODATA || rc == -EOPNOTSUPP)
+		file_rw_inline(f, io);
+	else
+		file_io_complete(io, rc);
+}
+
 void bdev_file_io_sync(struct bdev_file *f, struct bdev_io *io)
 {
 	uint64_t off = io->offset_blocks * f->bdev.block_size;
@@ -431,7 +469,7 @@ void bdev_file_io_sync(struct bdev_file *f, struct bdev_io *io)
 
 	bdev_file_io_start(io);
 	if (io->type == BDEV_IO_READ || io->type == BDEV_IO_WRITE)
-		file_rw_inline(f, io);
+		file_rw_sync(f, io, off, len);
 	else if (io->type == BDEV_IO_UNMAP)
 		file_io_complete(io, file_unmap(f, off, len));
 	else
@@ -451,9 +489,10 @@ void bdev_file_dump_info(struct bdev *bdev, json_t *driver_specific, const char 
 	struct bdev_file *f = bdev->ctx;
 
 	json_object_set_new(driver_specific, key,
-			    json_pack("{s:s, s:b, s:b}", "filename", f->filename,
+			    json_pack("{s:s, s:b, s:b, s:b}", "filename", f->filename,
 				      "block_size_override", f->block_size_override, "direct_io",
-				      f->fd_direct >= 0 && atomic_load(&f->direct_ok)));
+				      f->fd_direct >= 0 && atomic_load(&f->direct_ok),
+				      "memory_mapped", file_map_active(&f->map)));
 }
 
 void bdev_file_write_config(struct bdev *bdev, json_t *config, const char *method)

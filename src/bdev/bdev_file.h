@@ -12,6 +12,7 @@
 #define VHOSTD_BDEV_FILE_H
 
 #include "bdev/bdev.h"
+#include "bdev/bdev_file_map.h"
 
 #include <stdatomic.h>
 
@@ -23,6 +24,7 @@ struct bdev_file {
 	atomic_bool direct_ok;
 	bool is_blockdev;
 	bool memory_backed; /* tmpfs, ramfs, hugetlbfs: reads and writes are memory copies */
+	struct file_map map; /* tmpfs: the image mapped */
 	bool block_size_override;
 	uint32_t dio_mem_align;
 	uint32_t dio_offset_align;
@@ -77,7 +79,7 @@ bool bdev_file_io_is_sync(const struct bdev_file *f, const struct bdev_io *io);
 void bdev_file_io_sync(struct bdev_file *f, struct bdev_io *io);
 
 bool bdev_file_io_type_supported(struct bdev *bdev, enum bdev_io_type type);
-/* driver_specific: {key: {"filename", "block_size_override", "direct_io"}}. */
+/* driver_specific: {key: {"filename", "block_size_override", "direct_io", "memory_mapped"}}. */
 void bdev_file_dump_info(struct bdev *bdev, json_t *driver_specific, const char *key);
 void bdev_file_write_config(struct bdev *bdev, json_t *config, const char *method);
 

@@ -1,5 +1,5 @@
 #include "vhost/inflight.h"
-#include "vhost/mem_guard.h"
+#include "core/mem_guard.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,8 @@
 #   null  vhostd bdev_null_create        vs qsd null-co
 #   data  vhostd bdev_uring_create on a  vs qsd file (io_uring, page cache) + raw,
 #         1 GiB file in /dev/shm
-# Each pair: QD 32 randread IOPS and server CPU per I/O, QD 1 average and p99 latency, server RSS.
+# Each pair: QD 32 randread IOPS and server CPU per I/O, QD 1 average and p99 latency, server RSS
+# (anonymous + file pages; shared memory such as the guest's is not the server's own).
 # Then vhostd's two personalities on one null bdev at QD 128: blk vs scsi (READ 16 to target 0),
 # IOPS per server core (the I/Os one core of the server would do at its measured CPU cost).
 #   tools/bench/run-bench.sh BUILD_DIR      (BENCH_TIME=seconds per run, default 10)
@@ -103,7 +104,9 @@ measure() { # server pair
 		--server-pid "$server_pid" --json) || return 1
 	res[$key/lat]=$(field "$out" lat_avg_us)
 	res[$key/p99]=$(field "$out" lat_p99_us)
-	res[$key/rss]=$(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
+	# Shared memory (the guest's, a mapped tmpfs image) is not the server's own: left out.
+	res[$key/rss]=$(awk '/^Rss(Anon|File):/ { kb += $2 } END { printf "%.1f", kb / 1024 }' \
+		"/proc/$server_pid/status")
 }
 
 run_pair() { # pair
@@ -179,7 +182,7 @@ for pair in null data; do
 	row "$pair" cpu "QD32 server CPU us/IO"
 	row "$pair" lat "QD1 avg latency us"
 	row "$pair" p99 "QD1 p99 latency us"
-	row "$pair" rss "server RSS MiB"
+	row "$pair" rss "server RSS MiB, excl. shared"
 done
 printf '\n%-36s %12s %12s %10s\n' "vhostd null bdev, QD 128" blk scsi scsi/blk
 pers_row iops "IOPS"

@@ -54,14 +54,42 @@ static void fixture_close(struct file_fixture *f)
 	unlink(f->path);
 }
 
-static bool direct_io(struct bdev *bdev)
+/* A boolean of the backend's driver_specific object (direct_io, memory_mapped). */
+static bool driver_flag(struct bdev *bdev, const char *key)
 {
 	json_t *info = bdev_info_json(bdev);
 	json_t *drv = json_object_get(json_object_get(info, "driver_specific"), be->driver);
-	bool direct = json_is_true(json_object_get(drv, "direct_io"));
+	bool set = json_is_true(json_object_get(drv, key));
 
 	json_decref(info);
-	return direct;
+	return set;
+}
+
+static long long file_blocks(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (long long)st.st_blocks;
+}
+
+/* A private mount namespace with a file system mounted on a fresh directory (dir is a mkdtemp
+ * template); false where namespaces or mounts are not allowed. */
+static bool private_mount(char *dir, const char *fstype, const char *options)
+{
+	assert_non_null(mkdtemp(dir));
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("none", dir, fstype, 0, options) < 0) {
+		rmdir(dir);
+		return false;
+	}
+	return true;
+}
+
+static void private_unmount(char *dir)
+{
+	umount(dir);
+	rmdir(dir);
 }
 
 static void *aligned(size_t n)
@@ -115,9 +143,10 @@ static void test_round_trip_var_tmp(void **state)
 	fixture_open(&f, "/var/tmp", 1 << 20);
 	assert_int_equal(f.bdev->block_size, 512); /* files: 512 */
 	assert_int_equal(f.bdev->num_blocks, 2048);
-	assert_true(direct_io(f.bdev)); /* ext4 & co take O_DIRECT */
+	assert_true(driver_flag(f.bdev, "direct_io")); /* ext4 & co take O_DIRECT */
+	assert_false(driver_flag(f.bdev, "memory_mapped"));
 	round_trip(&f, 0);
-	assert_true(direct_io(f.bdev)); /* aligned I/O never needed the fallback */
+	assert_true(driver_flag(f.bdev, "direct_io")); /* aligned I/O never needed the fallback */
 	fixture_close(&f);
 }
 
@@ -127,8 +156,75 @@ static void test_round_trip_dev_shm(void **state)
 
 	(void)state;
 	fixture_open(&f, "/dev/shm", 1 << 20);
+	assert_true(driver_flag(f.bdev, "memory_mapped"));
 	round_trip(&f, 0);
+	round_trip(&f, 1);
 	fixture_close(&f);
+}
+
+/* A tmpfs image is copied through a mapping, where touching a hole would allocate it: reading
+ * holes must allocate nothing, a write only its own pages, and UNMAP gives them back for good. */
+static void test_tmpfs_image_keeps_its_holes(void **state)
+{
+	struct file_fixture f;
+	uint8_t *buf = aligned(1 << 20), *w = aligned(4096);
+
+	(void)state;
+	fixture_open(&f, "/dev/shm", 1 << 20);
+	memset(buf, 0xaa, 1 << 20);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 0, 2048, buf, 1 << 20), 0);
+	for (int i = 0; i < 1 << 20; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(file_blocks(f.path), 0);
+	fill(w, 4096, 5);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 128, 8, w, 4096), 0);
+	assert_int_equal(file_blocks(f.path), 8);
+	for (int round = 0; round < 2; round++) { /* through the file, then the mapping */
+		memset(buf, 0xaa, 12288);
+		assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 120, 24, buf, 12288), 0);
+		for (int i = 0; i < 4096; i++)
+			assert_int_equal(buf[i] | buf[8192 + i], 0);
+		assert_memory_equal(buf + 4096, w, 4096);
+		assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 128, 8, buf, 4096), 0);
+	}
+	assert_int_equal(file_blocks(f.path), 8);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_UNMAP, 128, 8, NULL, 0), 0);
+	assert_int_equal(file_blocks(f.path), 0);
+	memset(buf, 0xaa, 4096);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 128, 8, buf, 4096), 0);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(file_blocks(f.path), 0);
+	fixture_close(&f);
+	free(buf);
+	free(w);
+}
+
+/* A full tmpfs: a write into a hole fails with ENOSPC (the copy never faults), and the image
+ * carries on for what fits. */
+static void test_full_tmpfs_fails_writes_cleanly(void **state)
+{
+	struct file_fixture f;
+	char dir[] = "/tmp/vhostd-tmpfs-XXXXXX";
+	uint8_t *w = aligned(131072), *r = aligned(4096);
+
+	(void)state;
+	if (!private_mount(dir, "tmpfs", "size=64k")) {
+		free(w);
+		free(r);
+		skip();
+	}
+	fixture_open(&f, dir, 1 << 20);
+	assert_true(driver_flag(f.bdev, "memory_mapped"));
+	fill(w, 131072, 9);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 0, 256, w, 131072), -ENOSPC);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 0, 8, w, 4096), 0);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 0, 8, r, 4096), 0);
+	assert_memory_equal(r, w, 4096);
+	fixture_close(&f);
+	private_unmount(dir);
+	free(w);
+	free(r);
 }
 
 static void test_unaligned_buffers_do_not_fail(void **state)
@@ -150,18 +246,14 @@ static void test_file_system_without_o_direct(void **state)
 	char dir[] = "/tmp/vhostd-ramfs-XXXXXX";
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("none", dir, "ramfs", 0, NULL) < 0) {
-		rmdir(dir);
+	if (!private_mount(dir, "ramfs", NULL))
 		skip();
-	}
 	fixture_open(&f, dir, 1 << 20);
-	assert_false(direct_io(f.bdev));
+	assert_false(driver_flag(f.bdev, "direct_io"));
+	assert_false(driver_flag(f.bdev, "memory_mapped"));
 	round_trip(&f, 0);
 	fixture_close(&f);
-	umount(dir);
-	rmdir(dir);
+	private_unmount(dir);
 }
 
 static void test_many_in_flight(void **state)
@@ -248,14 +340,14 @@ static void test_rescan_reports_resize(void **state)
 }
 
 /* The file shrinks under the bdev (no rescan): reads past the new end come back short, then
- * empty. The rest is resubmitted and the I/O must fail cleanly rather than hang or lie. */
-static void test_short_read_is_resubmitted_then_fails(void **state)
+ * empty (or, through a tmpfs mapping, fault). The I/O must fail cleanly rather than hang, lie or
+ * kill the process, and what is still in the file stays readable. */
+static void shrink_under_bdev(const char *dir)
 {
 	struct file_fixture f;
 	uint8_t *buf = aligned(65536);
 
-	(void)state;
-	fixture_open(&f, "/var/tmp", 1 << 20);
+	fixture_open(&f, dir, 1 << 20);
 	fill(buf, 65536, 1);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 1920, 128, buf, 65536), 0);
 	assert_int_equal(truncate(f.path, (1 << 20) - 32768), 0);
@@ -265,8 +357,16 @@ static void test_short_read_is_resubmitted_then_fails(void **state)
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 2040, 8, buf, 4096), -EIO);
 	/* Still in the file: fine. */
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 1920, 64, buf, 32768), 0);
+	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 0, 8, buf, 4096), 0);
 	fixture_close(&f);
 	free(buf);
+}
+
+static void test_shrunk_file_fails_cleanly(void **state)
+{
+	(void)state;
+	shrink_under_bdev("/var/tmp");
+	shrink_under_bdev("/dev/shm");
 }
 
 static void test_create_params(void **state)
@@ -327,11 +427,13 @@ int file_cases_run(const struct file_backend *backend)
 		T(test_many_in_flight),
 		T(test_unmap_and_write_zeroes),
 		T(test_rescan_reports_resize),
-		T(test_short_read_is_resubmitted_then_fails),
+		T(test_tmpfs_image_keeps_its_holes),
+		T(test_shrunk_file_fails_cleanly),
 		T(test_create_params),
 		T(test_delete_while_open),
-		/* Last: it moves the process into a mount namespace of its own. */
+		/* Last: they move the process into mount namespaces of its own. */
 		T(test_file_system_without_o_direct),
+		T(test_full_tmpfs_fails_writes_cleanly),
 	};
 
 	be = backend;

@@ -1,6 +1,5 @@
-#include "vhost/mem_guard.h"
+#include "core/mem_guard.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -16,7 +15,6 @@ static struct {
 	_Atomic size_t len;
 	atomic_bool tripped;
 } slots[MEM_GUARD_SLOTS];
-static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
 
 static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 {
@@ -48,7 +46,9 @@ static void handler_install(void)
 
 int mem_guard_add(void *addr, size_t len)
 {
-	pthread_once(&handler_once, handler_install);
+	/* At every registration, not once: a library (a test framework, say) may have installed a
+	 * SIGBUS handler of its own since. */
+	handler_install();
 	for (int i = 0; i < MEM_GUARD_SLOTS; i++) {
 		if (atomic_load(&slots[i].start))
 			continue;
