@@ -3,6 +3,8 @@
  * reports, and what the dispatcher lets through: any other bit set is INVALID FIELD IN CDB) and
  * handler. The last CDB byte is CONTROL: NACA and LINK are not supported, so its map is 0.
  */
+#include <string.h>
+
 #include "scsi/scsi_internal.h"
 
 #define IN SCSI_DIR_FROM_DEV
@@ -55,16 +57,48 @@ const struct scsi_cmd scsi_cmds[] = {
 	{ 0xaa, 0, 12, SCSI_CMD_WRITES, OUT, { 0xaa, WR1, FF4, FF4, GRP, 0 }, sbc_read_write },
 };
 
-const size_t scsi_cmd_count = sizeof(scsi_cmds) / sizeof(scsi_cmds[0]);
+#define CMD_COUNT (sizeof(scsi_cmds) / sizeof(scsi_cmds[0]))
+
+const size_t scsi_cmd_count = CMD_COUNT;
+
+/* Built once from the table, so that dispatching a command needs neither a scan of the table nor
+ * a loop over its CDB: the first entry of each opcode (index + 1, 0: none; entries of one opcode
+ * are adjacent), and each entry's rejected CDB bits as two words. */
+static uint8_t cmd_first[256];
+static uint64_t cmd_reject[CMD_COUNT][2];
+
+static uint8_t cmd_allowed(const struct scsi_cmd *cmd, int i)
+{
+	/* The opcode and, where there is one, the service action are matched by scsi_cmd_find(). */
+	if (i == 0)
+		return 0xff;
+	if (i == 1 && (cmd->flags & SCSI_CMD_HAS_SA))
+		return cmd->usage[1] | 0x1f;
+	return i < cmd->cdb_len ? cmd->usage[i] : 0xff;
+}
+
+__attribute__((constructor)) static void cmd_index_build(void)
+{
+	for (size_t c = CMD_COUNT; c-- > 0;) {
+		uint8_t reject[16];
+
+		cmd_first[scsi_cmds[c].opcode] = (uint8_t)(c + 1);
+		for (int i = 0; i < 16; i++)
+			reject[i] = (uint8_t)~cmd_allowed(&scsi_cmds[c], i);
+		memcpy(cmd_reject[c], reject, sizeof(reject));
+	}
+}
 
 const struct scsi_cmd *scsi_cmd_find(const uint8_t *cdb, bool *sa_mismatch)
 {
+	unsigned first = cmd_first[cdb[0]];
+
 	*sa_mismatch = false;
-	for (size_t i = 0; i < scsi_cmd_count; i++) {
+	for (size_t i = first ? first - 1 : CMD_COUNT; i < CMD_COUNT; i++) {
 		const struct scsi_cmd *c = &scsi_cmds[i];
 
 		if (c->opcode != cdb[0])
-			continue;
+			break;
 		if (!(c->flags & SCSI_CMD_HAS_SA) || (cdb[1] & 0x1f) == c->sa)
 			return c;
 		*sa_mismatch = true;
@@ -74,17 +108,18 @@ const struct scsi_cmd *scsi_cmd_find(const uint8_t *cdb, bool *sa_mismatch)
 
 bool scsi_cmd_check_cdb(struct scsi_task *task, const struct scsi_cmd *cmd)
 {
-	for (int i = 1; i < cmd->cdb_len; i++) {
-		uint8_t allowed = cmd->usage[i];
-		uint8_t stray;
+	const uint64_t *reject = cmd_reject[cmd - scsi_cmds];
+	uint64_t w[2];
+	uint8_t stray;
+	int i;
 
-		if (i == 1 && (cmd->flags & SCSI_CMD_HAS_SA))
-			allowed |= 0x1f; /* the service action was matched by scsi_cmd_find() */
-		stray = task->cdb[i] & (uint8_t)~allowed;
-		if (stray) {
-			scsi_task_fail_field(task, true, (uint16_t)i, 31 - __builtin_clz(stray));
-			return false;
-		}
-	}
-	return true;
+	_Static_assert(SCSI_CDB_MAX >= sizeof(w), "CDB holds the words checked");
+	memcpy(w, task->cdb, sizeof(w));
+	if (!((w[0] & reject[0]) | (w[1] & reject[1])))
+		return true;
+	/* Some byte in 1..cdb_len-1 has a stray bit: the first one goes into the sense. */
+	for (i = 1; !(stray = task->cdb[i] & (uint8_t)~cmd_allowed(cmd, i)); i++)
+		;
+	scsi_task_fail_field(task, true, (uint16_t)i, 31 - __builtin_clz(stray));
+	return false;
 }

@@ -20,6 +20,9 @@ struct scsi_lun *scsi_lun_create(struct scsi_dev *dev, uint32_t id, struct bdev_
 	lun->bdev = bdev_desc_bdev(desc);
 	lun->ch = ch;
 	lun->num_blocks = scsi_lun_blocks(lun);
+	lun->max_transfer_blocks = SCSI_MAX_TRANSFER_BYTES / lun->bdev->block_size;
+	if (!lun->max_transfer_blocks)
+		lun->max_transfer_blocks = 1;
 	if (opts) {
 		lun->readonly = opts->readonly;
 		lun->quiet_power_on = opts->quiet_power_on;

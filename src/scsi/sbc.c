@@ -42,9 +42,7 @@ bool sbc_check_range(struct scsi_task *task, uint64_t lba, uint64_t blocks)
 
 uint32_t sbc_max_transfer_blocks(const struct scsi_lun *lun)
 {
-	uint32_t n = SCSI_MAX_TRANSFER_BYTES / lun->bdev->block_size;
-
-	return n ? n : 1;
+	return lun->max_transfer_blocks;
 }
 
 enum scsi_exec sbc_read_capacity10(struct scsi_task *task)
@@ -96,7 +94,7 @@ enum scsi_exec sbc_read_write(struct scsi_task *task)
 		return SCSI_EXEC_DONE;
 	}
 	p->want = (uint64_t)blocks * bs;
-	fit = p->buf_len / bs < blocks ? p->buf_len / bs : blocks;
+	fit = p->buf_len < p->want ? p->buf_len / bs : blocks; /* no division when it all fits */
 	if (write && fit < blocks) {
 		scsi_task_fail(task, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_IN_IU);
 		return SCSI_EXEC_DONE;

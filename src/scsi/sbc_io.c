@@ -116,7 +116,6 @@ static bool io_next(struct scsi_task *task)
 		return false;
 	}
 	n = p->left < p->chunk ? p->left : p->chunk;
-	memset(io, 0, sizeof(*io));
 	io->type = p->op;
 	io->offset_blocks = p->lba;
 	io->num_blocks = n;
@@ -128,6 +127,9 @@ static bool io_next(struct scsi_task *task)
 	} else if (p->op == BDEV_IO_READ || p->op == BDEV_IO_WRITE) {
 		io->iov = task->iov;
 		io->iovcnt = p->iovcnt;
+	} else {
+		io->iov = NULL;
+		io->iovcnt = 0;
 	}
 	io->done = io_done;
 	io->done_arg = task;

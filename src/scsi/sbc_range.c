@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iov.h"
 #include "scsi/scsi_internal.h"
 
 #define BOUNCE_BYTES (256u << 10)
@@ -169,7 +170,7 @@ enum scsi_exec sbc_unmap(struct scsi_task *task)
 		scsi_task_fail(task, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_IN_IU);
 		return SCSI_EXEC_DONE;
 	}
-	scsi_iov_copy_from(task->iov, task->iovcnt, 0, hdr, sizeof(hdr));
+	iov_to_buf(task->iov, task->iovcnt, 0, hdr, sizeof(hdr));
 	/* BLOCK DESCRIPTOR DATA LENGTH: whole 16-byte descriptors inside the list. */
 	if (scsi_get_be16(&hdr[2]) > len - sizeof(hdr)) {
 		fail_list_length(task);
@@ -188,7 +189,7 @@ enum scsi_exec sbc_unmap(struct scsi_task *task)
 		sbc_io_fail(task, BDEV_IO_UNMAP, -ENOMEM);
 		return SCSI_EXEC_DONE;
 	}
-	scsi_iov_copy_from(task->iov, task->iovcnt, sizeof(hdr), p->ranges, 16u * n);
+	iov_to_buf(task->iov, task->iovcnt, sizeof(hdr), p->ranges, 16u * n);
 	if (!unmap_check(task, p->ranges, n))
 		return SCSI_EXEC_DONE;
 	p->nranges = n;

@@ -112,7 +112,6 @@ struct scsi_task_priv {
 	uint64_t want;               /* bytes the command asked to move */
 	bool aborted;
 	/* Block commands run as steps of bdev I/O (sbc_io.c). */
-	struct bdev_io io;
 	enum bdev_io_type op;
 	uint64_t lba, left;          /* the current range */
 	uint32_t chunk;              /* most blocks per bdev I/O */
@@ -126,6 +125,8 @@ struct scsi_task_priv {
 	int iovcnt;                  /* READ/WRITE: the iovecs in use (after trimming) */
 	int trim_idx;                /* an iovec shortened for a partial transfer, or -1 */
 	size_t trim_len;
+	/* Last, and not cleared when a task starts (everything above is): each step fills it. */
+	struct bdev_io io;
 };
 
 /* One command. The transport fills the "in" part and calls scsi_dev_execute(); done(task) runs
@@ -145,11 +146,11 @@ struct scsi_task {
 	/* out */
 	uint8_t status;        /* enum scsi_status */
 	uint8_t sense_len;
-	uint8_t sense[SCSI_SENSE_MAX];
 	uint64_t transferred;  /* bytes of the buffer read or written */
 	enum scsi_residual residual_kind;
 	uint64_t residual;
 	struct scsi_task_priv priv;
+	uint8_t sense[SCSI_SENSE_MAX]; /* last: only a failed command touches it */
 };
 
 /* --- targets --- */

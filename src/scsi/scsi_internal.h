@@ -40,6 +40,7 @@ struct scsi_lun {
 	bool quiet_power_on; /* see scsi_lun_opts */
 	bool d_sense;         /* control mode page: descriptor-format sense */
 	uint64_t num_blocks;  /* the size last reported (capacity UA) */
+	uint32_t max_transfer_blocks; /* per command, from SCSI_MAX_TRANSFER_BYTES */
 	struct scsi_nexus *nexus;
 	unsigned nnexus, nexus_cap;
 	struct scsi_task *head, *tail; /* in flight, oldest first */
@@ -110,7 +111,6 @@ void scsi_task_iov_restore(struct scsi_task *task);
 /* First byte where iov at off differs from buf[0..len), or -1. */
 int64_t scsi_iov_compare(const struct iovec *iov, int iovcnt, uint64_t off, const uint8_t *buf,
 			 size_t len);
-size_t scsi_iov_copy_from(const struct iovec *iov, int iovcnt, uint64_t off, void *buf, size_t len);
 
 /* --- sense.c --- */
 void scsi_task_fail(struct scsi_task *task, uint8_t key, uint16_t asc);

@@ -1,7 +1,9 @@
 /* A task's life: start, its data buffer (copies, trimming, residuals) and its end. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iov.h"
 #include "scsi/scsi_internal.h"
 
 static uint64_t iov_total(const struct iovec *iov, int iovcnt)
@@ -16,7 +18,7 @@ static uint64_t iov_total(const struct iovec *iov, int iovcnt)
 
 void scsi_task_start(struct scsi_task *task, struct scsi_dev *dev, const struct scsi_cmd *cmd)
 {
-	memset(&task->priv, 0, sizeof(task->priv));
+	memset(&task->priv, 0, offsetof(struct scsi_task_priv, io));
 	task->priv.dev = dev;
 	task->priv.cmd = cmd;
 	task->priv.trim_idx = -1;
@@ -56,35 +58,6 @@ void scsi_task_finish(struct scsi_task *task)
 	task->done(task);
 }
 
-/* Copies between buf and the iovecs from byte off; returns the bytes copied. */
-static size_t iov_copy(const struct iovec *iov, int iovcnt, uint64_t off, uint8_t *buf, size_t len,
-		       bool to_iov)
-{
-	size_t done = 0;
-
-	for (int i = 0; i < iovcnt && done < len; i++) {
-		size_t seg = iov[i].iov_len, n;
-
-		if (off >= seg) {
-			off -= seg;
-			continue;
-		}
-		n = seg - off < len - done ? seg - off : len - done;
-		if (to_iov)
-			memcpy((uint8_t *)iov[i].iov_base + off, buf + done, n);
-		else
-			memcpy(buf + done, (uint8_t *)iov[i].iov_base + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-size_t scsi_iov_copy_from(const struct iovec *iov, int iovcnt, uint64_t off, void *buf, size_t len)
-{
-	return iov_copy(iov, iovcnt, off, buf, len, false);
-}
-
 int64_t scsi_iov_compare(const struct iovec *iov, int iovcnt, uint64_t off, const uint8_t *buf,
 			 size_t len)
 {
@@ -114,7 +87,7 @@ void scsi_task_data_in(struct scsi_task *task, const void *buf, size_t len)
 	size_t n = len < task->priv.buf_len ? len : task->priv.buf_len;
 
 	task->priv.want = len;
-	task->transferred = iov_copy(task->iov, task->iovcnt, 0, (uint8_t *)buf, n, true);
+	task->transferred = iov_from_buf(task->iov, task->iovcnt, 0, buf, n);
 }
 
 bool scsi_task_data_out(struct scsi_task *task, void *buf, size_t len)
@@ -124,7 +97,7 @@ bool scsi_task_data_out(struct scsi_task *task, void *buf, size_t len)
 		scsi_task_fail(task, SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_IN_IU);
 		return false;
 	}
-	task->transferred = iov_copy(task->iov, task->iovcnt, 0, buf, len, false);
+	task->transferred = iov_to_buf(task->iov, task->iovcnt, 0, buf, len);
 	return true;
 }
 

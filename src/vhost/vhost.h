@@ -108,8 +108,5 @@ uint64_t vhost_vq_features(const struct vhost_vq *vq); /* negotiated */
  * the queue_stop() its last request may allow runs later. */
 void vhost_req_complete(struct vhost_req *req, uint32_t used_len);
 
-/* Copies between a request's iovecs (from byte offset off) and a flat buffer; returns bytes copied. */
-size_t vhost_iov_to_buf(const struct iovec *iov, int iovcnt, size_t off, void *buf, size_t len);
-size_t vhost_buf_to_iov(const struct iovec *iov, int iovcnt, size_t off, const void *buf, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <linux/virtio_blk.h>
 
+#include "core/iov.h"
 #include "core/log.h"
 #include "virtio_blk/blk_internal.h"
 
@@ -37,7 +38,7 @@ static int blk_req_split(struct blk_req *r, struct virtio_blk_outhdr *hdr)
 	int last = req->iovcnt - 1;
 
 	if (req->in_len < 1 || req->out_len < sizeof(*hdr) ||
-	    vhost_iov_to_buf(req->iov, req->out_cnt, 0, hdr, sizeof(*hdr)) != sizeof(*hdr))
+	    iov_to_buf(req->iov, req->out_cnt, 0, hdr, sizeof(*hdr)) != sizeof(*hdr))
 		return -EINVAL;
 	r->status = (uint8_t *)req->iov[last].iov_base + req->iov[last].iov_len - 1;
 	if (--req->iov[last].iov_len == 0)
@@ -107,7 +108,7 @@ static void blk_get_id(struct blk_req *r)
 	/* The serial is the bdev name, cut to 20 bytes and not NUL-terminated when that long (SPDK). */
 	memcpy(id, name, n < sizeof(id) ? n : sizeof(id));
 	n = req->in_len < sizeof(id) ? req->in_len : sizeof(id);
-	r->used_len = vhost_buf_to_iov(&req->iov[req->out_cnt], req->iovcnt - req->out_cnt, 0, id, n);
+	r->used_len = iov_from_buf(&req->iov[req->out_cnt], req->iovcnt - req->out_cnt, 0, id, n);
 	blk_req_finish(r, VIRTIO_BLK_S_OK);
 }
 
@@ -120,7 +121,7 @@ static void blk_range_cmd(struct blk_req *r, uint32_t type)
 	uint32_t allowed_flags = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 
 	if (req->out_len != sizeof(struct virtio_blk_outhdr) + sizeof(seg) ||
-	    vhost_iov_to_buf(req->iov, req->out_cnt, sizeof(struct virtio_blk_outhdr), &seg, sizeof(seg)) !=
+	    iov_to_buf(req->iov, req->out_cnt, sizeof(struct virtio_blk_outhdr), &seg, sizeof(seg)) !=
 		    sizeof(seg)) {
 		blk_req_finish(r, VIRTIO_BLK_S_UNSUPP);
 		return;

@@ -158,7 +158,7 @@ static void vscsi_tmf_request(struct vhost_vq *vq, struct vhost_req *req)
 		vhost_req_complete(req, 0);
 		return;
 	}
-	if (vhost_iov_to_buf(req->iov, req->out_cnt, 0, &tmf, sizeof(tmf)) != sizeof(tmf)) {
+	if (iov_to_buf(req->iov, req->out_cnt, 0, &tmf, sizeof(tmf)) != sizeof(tmf)) {
 		vscsi_tmf_reply(req, VIRTIO_SCSI_S_FAILURE);
 		return;
 	}
@@ -197,7 +197,7 @@ static void vscsi_an_request(struct vhost_req *req)
 		vhost_req_complete(req, 0);
 		return;
 	}
-	if (vhost_iov_to_buf(req->iov, req->out_cnt, 0, &an, sizeof(an)) != sizeof(an))
+	if (iov_to_buf(req->iov, req->out_cnt, 0, &an, sizeof(an)) != sizeof(an))
 		resp.response = VIRTIO_SCSI_S_FAILURE;
 	else if (an.lun[0] != 1)
 		resp.response = VIRTIO_SCSI_S_BAD_TARGET;
@@ -209,7 +209,7 @@ void vscsi_ctrlq_request(struct vhost_vq *vq, struct vhost_req *req)
 {
 	uint32_t type;
 
-	if (vhost_iov_to_buf(req->iov, req->out_cnt, 0, &type, sizeof(type)) != sizeof(type)) {
+	if (iov_to_buf(req->iov, req->out_cnt, 0, &type, sizeof(type)) != sizeof(type)) {
 		vhost_req_complete(req, 0);
 		return;
 	}

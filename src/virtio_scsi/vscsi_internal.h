@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <linux/virtio_scsi.h>
 
+#include "core/iov.h"
 #include "bdev/bdev.h"
 #include "scsi/scsi.h"
 #include "vhost/vhost.h"
@@ -101,7 +102,7 @@ int vscsi_lun_decode(const uint8_t lun[8], int *target, uint32_t *lun_id);
 /* Writes len bytes at the start of req's device-writable buffers. */
 static inline void vscsi_req_write_in(struct vhost_req *req, const void *buf, size_t len)
 {
-	vhost_buf_to_iov(&req->iov[req->out_cnt], req->iovcnt - req->out_cnt, 0, buf, len);
+	iov_from_buf(&req->iov[req->out_cnt], req->iovcnt - req->out_cnt, 0, buf, len);
 }
 
 /* vscsi_ctrlq.c (the control queue's worker) */

@@ -139,6 +139,8 @@ void vscsi_ioq_stop(struct vhost_vq *vq)
 	vscsi_ioq_dev_destroyed(q);
 }
 
+#define RESP_HEADER offsetof(struct virtio_scsi_cmd_resp, sense)
+
 static void vscsi_cmd_finish(struct vscsi_req *r, uint8_t response, uint32_t data_len)
 {
 	struct vhost_req *req = &r->vreq;
@@ -165,7 +167,10 @@ static void vscsi_cmd_finish(struct vscsi_req *r, uint8_t response, uint32_t dat
 	}
 	/* Only the fields and the sense bytes that carry something: the rest of the 108-byte
 	 * response is another cache line taken from the guest's CPU on every command. */
-	vscsi_req_write_in(req, &resp, offsetof(struct virtio_scsi_cmd_resp, sense) + resp.sense_len);
+	if (resp.sense_len == 0 && req->iov[req->out_cnt].iov_len >= RESP_HEADER)
+		memcpy(req->iov[req->out_cnt].iov_base, &resp, RESP_HEADER); /* inlined: 12 bytes */
+	else
+		vscsi_req_write_in(req, &resp, RESP_HEADER + resp.sense_len);
 	vhost_req_complete(req, sizeof(resp) + data_len);
 }
 
@@ -177,21 +182,27 @@ static void vscsi_task_done(struct scsi_task *task)
 			 task->dir == SCSI_DIR_FROM_DEV ? (uint32_t)task->transferred : 0);
 }
 
-/* The part of iov[0..cnt) after skip bytes, into out (at most VHOST_REQ_MAX_IOV entries). */
-static int vscsi_iov_tail(const struct iovec *iov, int cnt, size_t skip, struct iovec *out)
+/* Points the task at the part of iov[0..cnt) after skip bytes (the data buffer after the
+ * header): in place when skip ends on an element boundary, as a driver lays out its buffers,
+ * else a copy in the request's own array (at most VHOST_REQ_MAX_IOV entries). */
+static void vscsi_task_data(struct vscsi_req *r, struct iovec *iov, int cnt, size_t skip)
 {
-	int n = 0;
+	struct scsi_task *task = &r->task;
+	int i = 0, n = 0;
 
-	for (int i = 0; i < cnt; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		out[n++].iov_len = iov[i].iov_len - skip;
-		skip = 0;
+	while (i < cnt && skip >= iov[i].iov_len)
+		skip -= iov[i++].iov_len;
+	if (!skip) {
+		task->iov = &iov[i];
+		task->iovcnt = cnt - i;
+		return;
 	}
-	return n;
+	for (; i < cnt; i++, skip = 0) {
+		r->data_iov[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		r->data_iov[n++].iov_len = iov[i].iov_len - skip;
+	}
+	task->iov = r->data_iov;
+	task->iovcnt = n;
 }
 
 void vscsi_ioq_request(struct vhost_vq *vq, struct vhost_req *req)
@@ -199,7 +210,9 @@ void vscsi_ioq_request(struct vhost_vq *vq, struct vhost_req *req)
 	struct vscsi_req *r = (struct vscsi_req *)req;
 	struct vscsi_ioq *q = vhost_vq_priv(vq);
 	struct scsi_task *task = &r->task;
-	struct virtio_scsi_cmd_req hdr;
+	const struct virtio_scsi_cmd_req *hdr;
+	struct virtio_scsi_cmd_req gathered;
+	uint8_t lun[8];
 	uint32_t lun_id;
 	int target, in_cnt = req->iovcnt - req->out_cnt;
 
@@ -207,37 +220,45 @@ void vscsi_ioq_request(struct vhost_vq *vq, struct vhost_req *req)
 		vhost_req_complete(req, 0); /* no room for an answer */
 		return;
 	}
-	if (req->out_len < sizeof(hdr) ||
-	    vhost_iov_to_buf(req->iov, req->out_cnt, 0, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+	/* Read in place when the first buffer holds the whole header, as Linux sends it. The guest
+	 * may rewrite it meanwhile, so every field is read once, into our own memory. */
+	if (req->out_len >= sizeof(*hdr) && req->iov[0].iov_len >= sizeof(*hdr))
+		hdr = req->iov[0].iov_base;
+	else if (req->out_len >= sizeof(*hdr) &&
+		 iov_to_buf(req->iov, req->out_cnt, 0, &gathered, sizeof(gathered)) ==
+			 sizeof(gathered))
+		hdr = &gathered;
+	else {
 		vscsi_cmd_finish(r, VIRTIO_SCSI_S_FAILURE, 0);
 		return;
 	}
-	if (vscsi_lun_decode(hdr.lun, &target, &lun_id) || !q->devs[target] ||
+	memcpy(lun, hdr->lun, sizeof(lun));
+	if (vscsi_lun_decode(lun, &target, &lun_id) || !q->devs[target] ||
 	    !scsi_dev_get_lun(q->devs[target], 0)) {
 		vscsi_cmd_finish(r, VIRTIO_SCSI_S_BAD_TARGET, 0);
 		return;
 	}
 	/* Only the "in" part: scsi_task_start() resets the layer's own state and the results. */
-	memcpy(task->cdb, hdr.cdb, sizeof(task->cdb));
+	memcpy(task->cdb, hdr->cdb, sizeof(task->cdb));
+	task->tag = hdr->tag;
 	task->dir = SCSI_DIR_NONE;
 	task->iovcnt = 0;
 	task->lun_id = lun_id;
 	task->initiator = VSCSI_INITIATOR;
-	task->tag = hdr.tag;
-	task->iov = r->data_iov;
+	task->iov = NULL;
 	task->done = vscsi_task_done;
 	task->done_arg = r;
-	if (req->out_len > sizeof(hdr) && req->in_len > sizeof(struct virtio_scsi_cmd_resp)) {
+	if (req->out_len > sizeof(*hdr) && req->in_len > sizeof(struct virtio_scsi_cmd_resp)) {
 		/* Bidirectional needs VIRTIO_SCSI_F_INOUT, which is not offered. */
 		vscsi_cmd_finish(r, VIRTIO_SCSI_S_FAILURE, 0);
 		return;
-	} else if (req->out_len > sizeof(hdr)) {
+	} else if (req->out_len > sizeof(*hdr)) {
 		task->dir = SCSI_DIR_TO_DEV;
-		task->iovcnt = vscsi_iov_tail(req->iov, req->out_cnt, sizeof(hdr), r->data_iov);
+		vscsi_task_data(r, req->iov, req->out_cnt, sizeof(*hdr));
 	} else if (req->in_len > sizeof(struct virtio_scsi_cmd_resp)) {
 		task->dir = SCSI_DIR_FROM_DEV;
-		task->iovcnt = vscsi_iov_tail(&req->iov[req->out_cnt], in_cnt,
-					      sizeof(struct virtio_scsi_cmd_resp), r->data_iov);
+		vscsi_task_data(r, &req->iov[req->out_cnt], in_cnt,
+				sizeof(struct virtio_scsi_cmd_resp));
 	}
 	scsi_dev_execute(q->devs[target], task);
 }

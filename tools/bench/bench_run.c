@@ -73,6 +73,9 @@ static int alloc_slots(struct run *r, uint32_t block_size)
 	r->slots = calloc(r->o->qd, sizeof(*r->slots));
 	if (!r->slots)
 		return -ENOMEM;
+	/* Headers and responses packed together, as a driver's slab keeps them: interleaved with
+	 * the page-aligned data buffers they would all sit at the same offset in their pages, in
+	 * the same few cache sets, and alias (4K) with whatever the server's stack holds there. */
 	for (int i = 0; i < r->o->qd; i++) {
 		struct bench_slot *s = &r->slots[i];
 
@@ -80,8 +83,14 @@ static int alloc_slots(struct run *r, uint32_t block_size)
 		s->block_size = block_size;
 		s->hdr = vu_front_alloc(r->f, SLOT_HDR, 64, &s->hdr_gpa);
 		s->resp = vu_front_alloc(r->f, SLOT_HDR, 64, &s->resp_gpa);
+		if (!s->hdr || !s->resp)
+			return -ENOMEM;
+	}
+	for (int i = 0; i < r->o->qd; i++) {
+		struct bench_slot *s = &r->slots[i];
+
 		s->data = vu_front_alloc(r->f, r->o->bs, 4096, &s->data_gpa);
-		if (!s->hdr || !s->resp || !s->data)
+		if (!s->data)
 			return -ENOMEM;
 		memset(s->data, 0x5a, r->o->bs);
 	}

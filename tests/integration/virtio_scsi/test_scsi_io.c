@@ -201,6 +201,89 @@ static void test_garbage_requests(void)
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 
+/* One WRITE(10) or READ(10) of 1 KiB at LBA 8 whose header, response and data are cut into
+ * descriptors as given: out = header (+ data for a write), in = response (+ data for a read),
+ * each side cut after the byte counts in its cuts list (0-terminated). Returns used_len. */
+static uint32_t odd_rw(struct vu_front *f, bool write, uint8_t *data, const uint32_t *out_cuts,
+		       const uint32_t *in_cuts, struct virtio_scsi_cmd_resp **resp_out)
+{
+	enum { LEN = 1024 };
+	uint32_t out_len = sizeof(struct virtio_scsi_cmd_req) + (write ? LEN : 0);
+	uint32_t in_len = sizeof(struct virtio_scsi_cmd_resp) + (write ? 0 : LEN);
+	uint64_t out_gpa, in_gpa;
+	uint8_t *out = vu_front_alloc(f, out_len, 16, &out_gpa);
+	uint8_t *in = vu_front_alloc(f, in_len, 16, &in_gpa);
+	struct virtio_scsi_cmd_req *req = (struct virtio_scsi_cmd_req *)out;
+	struct vu_buf bufs[8];
+	uint32_t at = 0, used = 0;
+	void *cookie;
+	int n = 0;
+
+	if (!out || !in)
+		return 0;
+	memset(out, 0, out_len);
+	memset(in, 0xee, in_len);
+	sf_lun(req->lun, 0, 0);
+	req->cdb[0] = write ? 0x2a : 0x28;
+	req->cdb[5] = 8;
+	req->cdb[8] = LEN / 512;
+	if (write)
+		memcpy(out + sizeof(*req), data, LEN);
+	for (const uint32_t *c = out_cuts; *c; c++, at += c[-1])
+		bufs[n++] = (struct vu_buf){ out_gpa + at, *c, false };
+	bufs[n++] = (struct vu_buf){ out_gpa + at, out_len - at, false };
+	at = 0;
+	for (const uint32_t *c = in_cuts; *c; c++, at += c[-1])
+		bufs[n++] = (struct vu_buf){ in_gpa + at, *c, true };
+	bufs[n++] = (struct vu_buf){ in_gpa + at, in_len - at, true };
+	if (vu_front_submit(f, SF_IOQ, bufs, n, false, in) < 0 ||
+	    vu_front_wait(f, SF_IOQ, ST_TIMEOUT_MS, &cookie, &used) != 1)
+		return 0;
+	if (!write)
+		memcpy(data, in + sizeof(struct virtio_scsi_cmd_resp), LEN);
+	*resp_out = (struct virtio_scsi_cmd_resp *)in;
+	return used;
+}
+
+/* Drivers other than Linux's lay buffers out otherwise: a header split over descriptors, data
+ * sharing a descriptor with the header or the response, a response split. Same results. */
+static void test_any_buffer_layout(void)
+{
+	static const uint32_t none[] = { 0 }, hdr_split[] = { 20, 0 },
+			      hdr_then_data_split[] = { 51, 100, 0 }, resp_split[] = { 5, 0 },
+			      resp_then_data[] = { 108, 0 }, resp_into_data[] = { 200, 0 };
+	struct test_daemon *d = test_daemon_start("--poll never");
+	struct virtio_scsi_cmd_resp *resp = NULL;
+	uint8_t w[1024], r[1024];
+	struct vu_front *f;
+
+	REQUIRE(d);
+	f = setup(d, 1, 1);
+	REQUIRE(f);
+	fill(w, sizeof(w), 11);
+	/* Header and data in one descriptor; then the header cut in two. */
+	CHECK_EQ(odd_rw(f, true, w, none, none, &resp), sizeof(*resp));
+	CHECK(resp && resp->response == VIRTIO_SCSI_S_OK && resp->status == 0 && resp->resid == 0);
+	CHECK_EQ(odd_rw(f, true, w, hdr_split, none, &resp), sizeof(*resp));
+	CHECK(resp && resp->response == VIRTIO_SCSI_S_OK && resp->status == 0);
+	CHECK_EQ(odd_rw(f, true, w, hdr_then_data_split, resp_split, &resp), sizeof(*resp));
+	CHECK(resp && resp->response == VIRTIO_SCSI_S_OK && resp->status == 0);
+	/* Response and data in one descriptor, cut elsewhere, or at the boundary. */
+	memset(r, 0, sizeof(r));
+	CHECK_EQ(odd_rw(f, false, r, none, none, &resp), sizeof(*resp) + sizeof(r));
+	CHECK(resp && resp->response == VIRTIO_SCSI_S_OK && resp->status == 0 && resp->resid == 0);
+	CHECK(memcmp(r, w, sizeof(r)) == 0);
+	memset(r, 0, sizeof(r));
+	CHECK_EQ(odd_rw(f, false, r, hdr_split, resp_into_data, &resp), sizeof(*resp) + sizeof(r));
+	CHECK(memcmp(r, w, sizeof(r)) == 0);
+	memset(r, 0, sizeof(r));
+	CHECK_EQ(odd_rw(f, false, r, none, resp_then_data, &resp), sizeof(*resp) + sizeof(r));
+	CHECK(resp && resp->response == VIRTIO_SCSI_S_OK && resp->status == 0);
+	CHECK(memcmp(r, w, sizeof(r)) == 0);
+	vu_front_close(f);
+	CHECK(test_daemon_stop(d, NULL) == 0);
+}
+
 /* 256 targets, each answering INQUIRY and READ CAPACITY on two queues. */
 static void test_256_targets_io(void)
 {
@@ -297,6 +380,7 @@ int main(int argc, char **argv)
 		TAP_TEST(test_inquiry_capacity_rw),
 		TAP_TEST(test_bad_target_and_lun),
 		TAP_TEST(test_garbage_requests),
+		TAP_TEST(test_any_buffer_layout),
 		TAP_TEST(test_256_targets_io),
 		TAP_TEST(test_tmf_and_an),
 	};

@@ -117,26 +117,6 @@ void vhost_req_complete(struct vhost_req *req, uint32_t used_len)
 	fk.used_len[fk.ncompleted++] = used_len;
 }
 
-size_t vhost_buf_to_iov(const struct iovec *iov, int iovcnt, size_t off, const void *buf,
-			size_t len)
-{
-	size_t done = 0;
-
-	for (int i = 0; i < iovcnt && done < len; i++) {
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off < len - done ? iov[i].iov_len - off : len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
 struct reactor *reactor_control(void)
 {
 	return (struct reactor *)&fk; /* only passed back to reactor_send */
