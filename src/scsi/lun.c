@@ -56,10 +56,12 @@ void scsi_lun_leave(struct scsi_lun *lun)
 	if (--lun->busy)
 		return;
 	/* TMF callbacks may start further TMFs or the removal: run until nothing moves. */
-	lun->busy++;
-	while (scsi_tmf_progress(lun))
-		;
-	lun->busy--;
+	if (lun->tmfs) {
+		lun->busy++;
+		while (scsi_tmf_progress(lun))
+			;
+		lun->busy--;
+	}
 	if (lun->state == SCSI_LUN_REMOVING && lun->inflight == 0)
 		lun_free(lun);
 }

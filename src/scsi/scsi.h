@@ -103,30 +103,32 @@ typedef void (*scsi_task_done_fn)(struct scsi_task *task);
 
 /* The layer's per-task state; the transport leaves it alone. */
 struct scsi_task_priv {
-	struct scsi_dev *dev;
+	/* Cleared when a task starts (scsi_task_start), and kept small for it. */
 	struct scsi_lun *lun;        /* NULL: answered without an active LUN */
-	const struct scsi_cmd *cmd;
-	struct scsi_task *prev, *next; /* the LUN's in-flight list, oldest first */
-	uint64_t seq;                /* start order on the LUN (TMF barriers) */
+	bool aborted;
+	uint8_t bytchk;              /* VERIFY */
+	bool flush_after;            /* FUA on a volatile cache: FLUSH once the write is done */
 	uint64_t buf_len;            /* bytes in iov, 0 when dir does not match the command */
 	uint64_t want;               /* bytes the command asked to move */
-	bool aborted;
-	/* Block commands run as steps of bdev I/O (sbc_io.c). */
-	enum bdev_io_type op;
-	uint64_t lba, left;          /* the current range */
-	uint32_t chunk;              /* most blocks per bdev I/O */
+	uint64_t left;               /* blocks left in the current range */
 	uint8_t *ranges;             /* UNMAP: the copied descriptors, or NULL */
 	uint32_t nranges, next_range;
 	uint8_t *bounce;             /* WRITE SAME pattern / VERIFY read buffer */
-	struct iovec bounce_iov;
 	uint64_t compared;           /* VERIFY: data-out bytes compared so far */
-	uint8_t bytchk;
-	bool flush_after;            /* FUA on a volatile cache: FLUSH once the write is done */
-	int iovcnt;                  /* READ/WRITE: the iovecs in use (after trimming) */
+	/* Set when a task starts, or before their first use. */
+	struct scsi_dev *dev;
+	const struct scsi_cmd *cmd;
 	int trim_idx;                /* an iovec shortened for a partial transfer, or -1 */
 	size_t trim_len;
-	/* Last, and not cleared when a task starts (everything above is): each step fills it. */
-	struct bdev_io io;
+	struct scsi_task *prev, *next; /* the LUN's in-flight list, oldest first */
+	uint64_t seq;                /* start order on the LUN (TMF barriers) */
+	/* Block commands run as steps of bdev I/O (sbc_io.c). */
+	enum bdev_io_type op;
+	uint64_t lba;                /* where the current range starts */
+	uint32_t chunk;              /* most blocks per bdev I/O */
+	int iovcnt;                  /* READ/WRITE: the iovecs in use (after trimming) */
+	struct iovec bounce_iov;
+	struct bdev_io io;           /* each step fills what a submitter owns */
 };
 
 /* One command. The transport fills the "in" part and calls scsi_dev_execute(); done(task) runs

@@ -18,7 +18,7 @@ static uint64_t iov_total(const struct iovec *iov, int iovcnt)
 
 void scsi_task_start(struct scsi_task *task, struct scsi_dev *dev, const struct scsi_cmd *cmd)
 {
-	memset(&task->priv, 0, offsetof(struct scsi_task_priv, io));
+	memset(&task->priv, 0, offsetof(struct scsi_task_priv, dev));
 	task->priv.dev = dev;
 	task->priv.cmd = cmd;
 	task->priv.trim_idx = -1;
