@@ -142,28 +142,31 @@ void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head, uint64_t
 	__atomic_store_n(&iq->desc[head].inflight, 1, __ATOMIC_RELEASE);
 }
 
-void vhost_inflight_put_begin(struct vhost_inflight_queue *iq, uint16_t head)
+void vhost_inflight_put_batch(struct vhost_inflight_queue *iq, const uint16_t *heads, unsigned n,
+			      uint16_t used_idx)
 {
-	__atomic_store_n(&iq->last_batch_head, head, __ATOMIC_RELEASE);
-}
-
-void vhost_inflight_put_end(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx)
-{
-	__atomic_store_n(&iq->desc[head].inflight, 0, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < n; i++)
+		__atomic_store_n(&iq->desc[heads[i]].inflight, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&iq->used_idx, used_idx, __ATOMIC_RELEASE);
 }
 
-int vhost_inflight_recover(struct vhost_inflight_queue *iq, uint16_t size, uint16_t guest_used_idx,
-			   uint16_t *heads, uint64_t *counter)
+int vhost_inflight_recover(struct vhost_inflight_queue *iq, uint16_t size,
+			   const struct vring_used *used, uint16_t *heads, uint64_t *counter)
 {
+	uint16_t guest_used_idx = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+	uint16_t returned = (uint16_t)(guest_used_idx - iq->used_idx);
 	int n = 0;
 
-	/* The guest saw the last return but the area was not told: that head is done. */
-	if (iq->used_idx != guest_used_idx) {
-		if (iq->last_batch_head < size)
-			iq->desc[iq->last_batch_head].inflight = 0;
-		iq->used_idx = guest_used_idx;
+	/* The guest got these heads back but the area was not told. More than a ring's worth is
+	 * not a cut-off return but a corrupt area or ring: nothing of it is believed. */
+	for (uint16_t i = 0; returned <= size && i < returned; i++) {
+		uint32_t id = __atomic_load_n(&used->ring[(uint16_t)(iq->used_idx + i) % size].id,
+					      __ATOMIC_RELAXED);
+
+		if (id < size)
+			iq->desc[id].inflight = 0;
 	}
+	iq->used_idx = guest_used_idx;
 	*counter = 0;
 	for (uint16_t i = 0; i < size; i++) {
 		if (!iq->desc[i].inflight)

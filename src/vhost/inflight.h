@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/virtio_ring.h>
 
 struct vhost_inflight;
 struct vhost_inflight_queue;
@@ -26,17 +27,19 @@ bool vhost_inflight_tripped(const struct vhost_inflight *inf);
 /* The region of queue q (NULL when q is beyond the area or the queue size differs). */
 struct vhost_inflight_queue *vhost_inflight_queue(struct vhost_inflight *inf, uint16_t q, uint16_t queue_size);
 
-/* Worker, split rings, in the order the spec asks: get when a head is taken (counter: a per-queue
- * number that grows with every head, so resubmission can keep the original order); put_begin
- * before the used ring's index moves, put_end after it. */
+/* Worker, split rings: get when a head is taken (counter: a per-queue number that grows with every
+ * head, so resubmission can keep the original order); put_batch once the used ring's index has
+ * moved past a batch of returned heads, with that index. A back-end dying between the two leaves
+ * the area's used index behind the guest's: recovery reads the heads in between from the ring. */
 void vhost_inflight_get(struct vhost_inflight_queue *iq, uint16_t head, uint64_t counter);
-void vhost_inflight_put_begin(struct vhost_inflight_queue *iq, uint16_t head);
-void vhost_inflight_put_end(struct vhost_inflight_queue *iq, uint16_t head, uint16_t used_idx);
+void vhost_inflight_put_batch(struct vhost_inflight_queue *iq, const uint16_t *heads, unsigned n,
+			      uint16_t used_idx);
 
-/* Queue start: finishes a return the previous back-end was cut off in (the area's used index lags
- * the guest's), then lists the heads below size still in flight, oldest first, into heads (room
- * for size). Returns how many, and the highest counter seen in *counter. */
-int vhost_inflight_recover(struct vhost_inflight_queue *iq, uint16_t size, uint16_t guest_used_idx,
-			   uint16_t *heads, uint64_t *counter);
+/* Queue start: finishes the returns the previous back-end was cut off in (the heads between the
+ * area's used index and the guest's used ring index), then lists the heads below size still in
+ * flight, oldest first, into heads (room for size). Returns how many, and the highest counter
+ * seen in *counter. */
+int vhost_inflight_recover(struct vhost_inflight_queue *iq, uint16_t size,
+			   const struct vring_used *used, uint16_t *heads, uint64_t *counter);
 
 #endif

@@ -67,8 +67,21 @@ uint64_t vhost_session_started_mask(const struct vhost_session *s)
 
 /* --- worker side --- */
 
+/* Moves the used index past everything pushed (split rings), then tells the inflight area. */
+static void vq_publish(struct vhost_vq *vq)
+{
+	if (!vq->publish_pending)
+		return;
+	vq->ring->publish(vq);
+	if (vq->inflight_log)
+		vhost_inflight_put_batch(vq->inflight_log, vq->returned, vq->returned_count,
+					 vq->last_used_idx);
+	vq->returned_count = 0;
+}
+
 static void vq_signal(struct vhost_vq *vq)
 {
+	vq_publish(vq);
 	vq->call_pending = false;
 	if (vq->coalesce_delay_us) /* a clock read per interrupt only when coalescing needs it */
 		vq->last_call_us = reactor_now_us();
@@ -100,6 +113,7 @@ static void vq_flush_call(struct vhost_vq *vq, bool idle)
 {
 	if (!vq->call_pending)
 		return;
+	vq_publish(vq); /* a guest polling its ring sees completions even when the call waits */
 	/* While busy and coalescing, hold the interrupt back; an idle pass always sends it. */
 	if (!idle && vq->coalescing_active && reactor_now_us() - vq->last_call_us < vq->coalesce_delay_us)
 		return;
@@ -112,6 +126,7 @@ static void vq_finish_stop(void *arg)
 {
 	struct vhost_vq *vq = arg;
 
+	vq_publish(vq);
 	if (vq->call_pending)
 		vq_signal(vq);
 	vhost_dev_ops(vq->session->dev)->queue_stop(vq);
@@ -181,6 +196,8 @@ static int vq_poll(void *arg)
 
 	if (vq_memory_vanished(vq))
 		return 0;
+	/* What completed since the last pass goes back before anything new is taken. */
+	vq_publish(vq);
 	popped = vq->resubmit ? vq_resubmit(vq, ops) : 0;
 
 	while (!vq->broken && popped < VQ_POLL_BATCH && vq->free_count && !vq->resubmit) {
@@ -238,11 +255,13 @@ void vhost_req_complete(struct vhost_req *req, uint32_t used_len)
 
 	if (used_len > req->used_max)
 		used_len = req->used_max;
-	if (vq->inflight_log)
-		vhost_inflight_put_begin(vq->inflight_log, req->id);
+	/* A guest never sees more than a ring's worth of requests in flight; one that re-posts
+	 * heads it never got back could make more, so the list is bounded here. */
+	if (vq->returned_count == vq->size)
+		vq_publish(vq);
 	vq->ring->push(vq, req, used_len);
 	if (vq->inflight_log)
-		vhost_inflight_put_end(vq->inflight_log, req->id, vq->last_used_idx);
+		vq->returned[vq->returned_count++] = req->id;
 	vq->free_reqs[vq->free_count++] = req;
 	/* Not from here: queue_stop frees what the personality may still use after completing. */
 	if (--vq->inflight == 0 && vq->stopping)
@@ -339,9 +358,11 @@ static void vq_free_pool(struct vhost_vq *vq)
 	vq->resubmit_count = vq->resubmit_next = 0;
 	free(vq->req_pool);
 	free(vq->free_reqs);
+	free(vq->returned);
 	vq->req_pool = NULL;
 	vq->free_reqs = NULL;
-	vq->free_count = 0;
+	vq->returned = NULL;
+	vq->free_count = vq->returned_count = 0;
 }
 
 static int vq_alloc_pool(struct vhost_vq *vq, size_t req_size)
@@ -349,7 +370,8 @@ static int vq_alloc_pool(struct vhost_vq *vq, size_t req_size)
 	req_size = (req_size + 63) & ~(size_t)63;
 	vq->req_pool = calloc(vq->size, req_size);
 	vq->free_reqs = calloc(vq->size, sizeof(*vq->free_reqs));
-	if (!vq->req_pool || !vq->free_reqs) {
+	vq->returned = calloc(vq->size, sizeof(*vq->returned));
+	if (!vq->req_pool || !vq->free_reqs || !vq->returned) {
 		vq_free_pool(vq);
 		return -ENOMEM;
 	}
@@ -375,8 +397,8 @@ static void vq_recover_inflight(struct vhost_session *s, struct vhost_vq *vq)
 		log_error("%s: queue %u: out of memory: in-flight requests not resubmitted", s->name, vq->index);
 		return;
 	}
-	n = vhost_inflight_recover(vq->inflight_log, vq->size, __atomic_load_n(&vq->split.used->idx, __ATOMIC_ACQUIRE),
-				   heads, &vq->inflight_counter);
+	n = vhost_inflight_recover(vq->inflight_log, vq->size, vq->split.used, heads,
+				   &vq->inflight_counter);
 	if (n == 0) {
 		free(heads);
 		return;

@@ -27,7 +27,11 @@ struct vring_ops {
 	 * A request whose chain is malformed is returned to the guest here with length 0 and the
 	 * call goes on to the next one. */
 	int (*pop)(struct vhost_vq *vq, struct vhost_req *req);
+	/* Returns req to the guest. A split ring only writes the used element: the index moves
+	 * for a whole batch in publish (one store the guest's CPU sees, not one per request). */
 	void (*push)(struct vhost_vq *vq, const struct vhost_req *req, uint32_t len);
+	/* Makes what was pushed visible: split rings only (packed: NULL, push publishes). */
+	void (*publish)(struct vhost_vq *vq);
 	/* Should the guest be interrupted for what was pushed since the last call? */
 	bool (*need_call)(struct vhost_vq *vq);
 	void (*set_notify)(struct vhost_vq *vq, bool enable);
@@ -80,6 +84,7 @@ struct vhost_vq {
 	struct poller *poller;
 	struct reactor_fd *kick_rfd;
 	bool started, stopping, broken, call_pending;
+	bool publish_pending; /* pushed since the last publish */
 	bool memory_lost; /* the front-end shrank shared memory: the session is being dropped */
 	bool notify_on; /* the reactor asked for guest notifications (kicks) */
 	uint32_t inflight;
@@ -89,6 +94,8 @@ struct vhost_vq {
 	uint32_t free_count;
 	struct vhost_inflight_queue *inflight_log;
 	uint64_t inflight_counter;
+	uint16_t *returned; /* heads pushed but not yet published, for the inflight area */
+	uint16_t returned_count;
 	/* heads a previous back-end left in flight, to run before anything new */
 	uint16_t *resubmit;
 	uint16_t resubmit_count, resubmit_next;

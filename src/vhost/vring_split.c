@@ -83,8 +83,13 @@ static void split_push(struct vhost_vq *vq, const struct vhost_req *req, uint32_
 	GUEST_WRITE(e->id, req->id);
 	GUEST_WRITE(e->len, len);
 	vq->last_used_idx++;
-	GUEST_WRITE_RELEASE(used->idx, vq->last_used_idx);
-	vq->call_pending = true;
+	vq->publish_pending = vq->call_pending = true;
+}
+
+static void split_publish(struct vhost_vq *vq)
+{
+	GUEST_WRITE_RELEASE(vq->split.used->idx, vq->last_used_idx);
+	vq->publish_pending = false;
 }
 
 static int split_pop_head(struct vhost_vq *vq, struct vhost_req *req, uint16_t head)
@@ -178,6 +183,7 @@ const struct vring_ops vring_split_ops = {
 	.pop = split_pop,
 	.pop_head = split_pop_head,
 	.push = split_push,
+	.publish = split_publish,
 	.need_call = split_need_call,
 	.set_notify = split_set_notify,
 	.get_base = split_get_base,
