@@ -25,7 +25,7 @@ struct scsi_lun *scsi_lun_create(struct scsi_dev *dev, uint32_t id, struct bdev_
 		lun->max_transfer_blocks = 1;
 	if (opts) {
 		lun->readonly = opts->readonly;
-		lun->quiet_power_on = opts->quiet_power_on;
+		lun->shared = opts->shared;
 		lun->removed = opts->removed;
 		lun->removed_ctx = opts->removed_ctx;
 	}
@@ -108,10 +108,20 @@ bool scsi_lun_notify_resize(struct scsi_lun *lun)
 {
 	uint64_t blocks = scsi_lun_blocks(lun);
 
+	uint64_t reported;
+
 	if (blocks == lun->num_blocks)
 		return false;
 	lun->num_blocks = blocks;
-	scsi_ua_raise_all(lun, SCSI_UA_CAPACITY_CHANGED, NULL);
+	if (!lun->shared) {
+		scsi_ua_raise_all(lun, SCSI_UA_CAPACITY_CHANGED, NULL);
+		return true;
+	}
+	/* Of the copies, the first to see the new size raises it for all. */
+	reported = atomic_load(&lun->shared->blocks);
+	if (reported != blocks && atomic_compare_exchange_strong(&lun->shared->blocks, &reported,
+								  blocks))
+		scsi_ua_raise_all(lun, SCSI_UA_CAPACITY_CHANGED, NULL);
 	return true;
 }
 
@@ -123,7 +133,7 @@ static bool lun_task_admit(struct scsi_lun *lun, struct scsi_task *task, bool sa
 
 	/* A unit attention goes first, even before an unknown opcode (SPC-4 5.14). */
 	if (!(cmd && (cmd->flags & SCSI_CMD_NO_UA)) &&
-	    scsi_ua_take(scsi_ua_nexus(lun, task->initiator), &ua)) {
+	    scsi_ua_take(lun, scsi_ua_nexus(lun, task->initiator), &ua)) {
 		scsi_task_fail_sense(task, &ua);
 		return false;
 	}

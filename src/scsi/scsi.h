@@ -25,6 +25,7 @@
 #ifndef VHOSTD_SCSI_H
 #define VHOSTD_SCSI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,12 +166,21 @@ void scsi_dev_destroy(struct scsi_dev *dev, void (*done)(void *arg), void *arg);
 const char *scsi_dev_name(const struct scsi_dev *dev);
 int scsi_dev_id(const struct scsi_dev *dev);
 
+/* What the copies of one LUN share (scsi_lun_opts.shared). */
+struct scsi_lun_shared {
+	_Atomic uint32_t ua;     /* unit attentions pending for the transport's one initiator */
+	_Atomic uint64_t blocks; /* the size last reported: one capacity change, one attention */
+};
+/* Sets one up for a LUN of num_blocks with POWER ON pending; again for a new initiator. */
+void scsi_lun_shared_init(struct scsi_lun_shared *s, uint64_t num_blocks);
+
 struct scsi_lun_opts {
 	bool readonly;                 /* writes get DATA PROTECT, WRITE PROTECTED */
-	/* A copy of a LUN another dev already reports power-on for (a transport spreading a target
-	 * over threads): initiators start without the POWER ON unit attention here, so it is seen
-	 * once, not once per copy. Later unit attentions are raised on every copy as usual. */
-	bool quiet_power_on;
+	/* A transport with one initiator that spreads a LUN over threads as copies passes all the
+	 * copies one scsi_lun_shared: a unit attention is then reported once, by whichever copy
+	 * the initiator's next command reaches, not once per copy. NULL: the LUN keeps its own
+	 * state per initiator. */
+	struct scsi_lun_shared *shared;
 	void (*removed)(void *ctx);    /* REMOVED: the LUN is done with its desc and channel */
 	void *removed_ctx;
 };

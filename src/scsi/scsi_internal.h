@@ -27,7 +27,7 @@ enum scsi_ua {
 /* One I_T nexus as the LUN knows it. */
 struct scsi_nexus {
 	uint64_t initiator;
-	uint32_t pending; /* bit (1 << enum scsi_ua) */
+	_Atomic uint32_t pending; /* bit (1 << enum scsi_ua); unused with a shared word */
 };
 
 struct scsi_lun {
@@ -37,7 +37,7 @@ struct scsi_lun {
 	struct bdev *bdev;
 	struct bdev_channel *ch;
 	bool readonly;
-	bool quiet_power_on; /* see scsi_lun_opts */
+	struct scsi_lun_shared *shared; /* see scsi_lun_opts */
 	bool d_sense;         /* control mode page: descriptor-format sense */
 	uint64_t num_blocks;  /* the size last reported (capacity UA) */
 	uint32_t max_transfer_blocks; /* per command, from SCSI_MAX_TRANSFER_BYTES */
@@ -124,8 +124,11 @@ void scsi_task_fail_sense(struct scsi_task *task, const struct scsi_sense *s);
 struct scsi_nexus *scsi_ua_nexus(struct scsi_lun *lun, uint64_t initiator);
 /* Raises ua for every known nexus except skip (NULL: none). */
 void scsi_ua_raise_all(struct scsi_lun *lun, enum scsi_ua ua, const struct scsi_nexus *skip);
+/* One condition for one nexus (NULL: nothing), raised or cleared. */
+void scsi_ua_raise(struct scsi_lun *lun, struct scsi_nexus *nexus, enum scsi_ua ua);
+void scsi_ua_clear(struct scsi_lun *lun, struct scsi_nexus *nexus, enum scsi_ua ua);
 /* The highest-priority pending condition as sense, cleared; false when none is pending. */
-bool scsi_ua_take(struct scsi_nexus *nexus, struct scsi_sense *s);
+bool scsi_ua_take(struct scsi_lun *lun, struct scsi_nexus *nexus, struct scsi_sense *s);
 void scsi_ua_free(struct scsi_lun *lun);
 
 /* --- lun.c --- */

@@ -38,7 +38,7 @@ enum scsi_exec spc_request_sense(struct scsi_task *task)
 		s = (struct scsi_sense){ .key = SCSI_SK_ILLEGAL_REQUEST,
 					 .asc = SCSI_ASC_LUN_NOT_SUPPORTED };
 	else
-		scsi_ua_take(scsi_ua_nexus(lun, task->initiator), &s);
+		scsi_ua_take(lun, scsi_ua_nexus(lun, task->initiator), &s);
 	len = scsi_sense_build(buf, task->cdb[1] & 0x01, &s);
 	scsi_task_data_in(task, buf, min_size(len, task->cdb[4]));
 	return SCSI_EXEC_DONE;
@@ -112,8 +112,7 @@ enum scsi_exec spc_report_luns(struct scsi_task *task)
 	/* The initiator has the new inventory now. */
 	if (task->priv.lun) {
 		nexus = scsi_ua_nexus(task->priv.lun, task->initiator);
-		if (nexus)
-			nexus->pending &= ~(1u << SCSI_UA_LUNS_CHANGED);
+		scsi_ua_clear(task->priv.lun, nexus, SCSI_UA_LUNS_CHANGED);
 	}
 	return SCSI_EXEC_DONE;
 }

@@ -56,8 +56,7 @@ static void tmf_side_effects(struct scsi_lun *lun, const struct scsi_tmf *tmf)
 		scsi_ua_raise_all(lun, SCSI_UA_LUN_RESET, NULL);
 	} else if (tmf->type == SCSI_TMF_I_T_NEXUS_RESET) {
 		nexus = scsi_ua_nexus(lun, tmf->initiator);
-		if (nexus)
-			nexus->pending |= 1u << SCSI_UA_NEXUS_LOSS;
+		scsi_ua_raise(lun, nexus, SCSI_UA_NEXUS_LOSS);
 	}
 }
 

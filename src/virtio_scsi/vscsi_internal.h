@@ -32,6 +32,7 @@ struct vscsi_target {
 	struct bdev_desc *desc;
 	atomic_int refs;
 	atomic_bool removing;
+	struct scsi_lun_shared shared; /* the LUN's copies on every queue share these */
 	struct vscsi_target *next_dead;
 };
 
@@ -60,7 +61,7 @@ struct vscsi_ctrlr {
 /* One I/O queue, on its worker: a scsi_dev per target number (made on first use). */
 struct vscsi_ioq {
 	struct vscsi_ctrlr *ctrlr;
-	bool first; /* the first request queue: its LUN copies report POWER ON, the others do not */
+	bool first; /* the first request queue: its start re-arms POWER ON (a new initiator) */
 	struct scsi_dev *devs[VSCSI_MAX_TARGETS];
 	int destroying; /* devs still being destroyed after the queue stopped (+1 held) */
 };

@@ -61,7 +61,7 @@ static void vscsi_lun_removed(void *ctx)
 void vscsi_ioq_attach(struct vscsi_ioq *q, struct vscsi_target *t)
 {
 	struct vscsi_lun_copy *copy;
-	struct scsi_lun_opts opts = { .removed = vscsi_lun_removed, .quiet_power_on = !q->first };
+	struct scsi_lun_opts opts = { .removed = vscsi_lun_removed, .shared = &t->shared };
 	char name[32];
 	int rc = -ENOMEM;
 
@@ -102,14 +102,17 @@ int vscsi_ioq_start(struct vhost_vq *vq)
 	if (!q)
 		return -ENOMEM;
 	q->ctrlr = c;
-	/* One power-on unit attention per LUN, not one per queue: a guest's SG_IO user (sg_readcap)
-	 * would otherwise meet the copy on whichever queue it lands on. */
+	/* One set of unit attentions per LUN, shared by its copies, not one per queue: a guest's
+	 * SG_IO user (sg_unmap) would otherwise meet a copy's on whichever queue it lands on. */
 	q->first = vhost_vq_index(vq) == VSCSI_FIRST_IOQ;
 	for (int i = 0; i < VSCSI_MAX_TARGETS; i++) {
 		struct vscsi_target *t = atomic_load(&c->targets[i]);
 
-		if (t)
-			vscsi_ioq_attach(q, t);
+		if (!t)
+			continue;
+		if (q->first)
+			scsi_lun_shared_init(&t->shared, bdev_num_blocks(bdev_desc_bdev(t->desc)));
+		vscsi_ioq_attach(q, t);
 	}
 	vhost_vq_set_priv(vq, q);
 	return 0;

@@ -274,6 +274,7 @@ int vscsi_target_add(struct vhost_dev *dev, int num, const char *bdev_name, char
 		free(t);
 		return rc;
 	}
+	scsi_lun_shared_init(&t->shared, bdev_num_blocks(bdev_desc_bdev(t->desc)));
 	atomic_store(&c->targets[num], t);
 	c->live++;
 	log_notice("%s: target %d over bdev %s", vhost_dev_name(dev), num, bdev_name);

@@ -63,25 +63,40 @@ static void test_power_on_once_per_initiator(void **state)
 	st_disk_close(&d);
 }
 
-/* A copy of a LUN on another thread starts quiet (the transport's first copy reports power-on),
- * but still raises the unit attentions that come later. */
-static void test_quiet_power_on_copy(void **state)
+/* Copies of a LUN on two threads (two devs) sharing one word: each condition is reported once,
+ * on whichever copy the next command reaches - POWER ON first, a capacity change both copies
+ * noticed later. */
+static void test_copies_share_unit_attentions(void **state)
 {
 	struct st_disk d;
-	struct scsi_dev *dev;
+	struct scsi_dev *a, *b;
 	struct scsi_lun_opts opts;
+	struct scsi_lun_shared shared;
 
 	(void)state;
 	st_disk_malloc(&d, "M", 64, 512, NULL);
 	opts = st_lun_opts(&d, false);
-	opts.quiet_power_on = true;
-	assert_int_equal(scsi_dev_create("t", 0, &dev), 0);
-	assert_int_equal(scsi_dev_add_lun(dev, 0, d.desc, d.ch, &opts), 0);
-	assert_no_ua(dev, 0, 1);
+	scsi_lun_shared_init(&shared, 64);
+	opts.shared = &shared;
+	assert_int_equal(scsi_dev_create("a", 0, &a), 0);
+	assert_int_equal(scsi_dev_create("b", 0, &b), 0);
+	assert_int_equal(scsi_dev_add_lun(a, 0, d.desc, d.ch, &opts), 0);
+	assert_int_equal(scsi_dev_add_lun(b, 0, d.desc, d.ch, &opts), 0);
+	assert_ua(b, 0, 1, SCSI_ASC_POWER_ON_RESET);
+	assert_no_ua(a, 0, 1);
+	assert_no_ua(b, 0, 1);
 	assert_int_equal(bdev_notify_resize(bdev_desc_bdev(d.desc), 128), 0);
-	assert_true(scsi_lun_notify_resize(scsi_dev_get_lun(dev, 0)));
-	assert_ua(dev, 0, 1, SCSI_ASC_CAPACITY_CHANGED);
-	scsi_dev_destroy(dev, NULL, NULL);
+	/* Copy a notices and reports it; b notices only after that: still once. */
+	assert_true(scsi_lun_notify_resize(scsi_dev_get_lun(a, 0)));
+	assert_ua(a, 0, 1, SCSI_ASC_CAPACITY_CHANGED);
+	assert_true(scsi_lun_notify_resize(scsi_dev_get_lun(b, 0)));
+	assert_no_ua(b, 0, 1);
+	/* A new initiator (the guest rebooted): POWER ON again, once. */
+	scsi_lun_shared_init(&shared, 128);
+	assert_ua(a, 0, 1, SCSI_ASC_POWER_ON_RESET);
+	assert_no_ua(b, 0, 1);
+	scsi_dev_destroy(a, NULL, NULL);
+	scsi_dev_destroy(b, NULL, NULL);
 	st_disk_close(&d);
 }
 
@@ -243,7 +258,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, st_setup, st_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_power_on_once_per_initiator),
-		T(test_quiet_power_on_copy),
+		T(test_copies_share_unit_attentions),
 		T(test_request_sense_takes_it),
 		T(test_capacity_change),
 		T(test_lun_reset),
