@@ -6,7 +6,8 @@
 # Each pair: QD 32 randread IOPS and server CPU per I/O, QD 1 average and p99 latency, server RSS
 # (anonymous + file pages; shared memory such as the guest's is not the server's own).
 # Then vhostd's two personalities on one null bdev at QD 128: blk vs scsi (READ 16 to target 0),
-# IOPS per server core (the I/Os one core of the server would do at its measured CPU cost).
+# IOPS per server core (the I/Os one core of the server would do at its measured CPU cost), in
+# PERS_ROUNDS alternating rounds (default 5).
 #   tools/bench/run-bench.sh BUILD_DIR      (BENCH_TIME=seconds per run, default 10)
 set -u
 build=$(cd "${1:-build}" && pwd)
@@ -127,9 +128,23 @@ run_pair() { # pair
 	fi
 }
 
-# vhostd alone: a blk and a scsi controller over null bdevs, QD 128 each.
+median() { # numbers... -> the middle one (the lower middle of an even count)
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# vhostd alone: a blk and a scsi controller over null bdevs, QD 128 each. The two run in
+# alternating rounds; each figure is the median over the rounds and each ratio the median of the
+# rounds' ratios: a virtual machine's two CPUs share caches in some host placements and not in
+# others, which moves both figures by 2-3x between runs but hardly within one round.
+personality_run() { # personality seconds -> vhost-bench's JSON
+	taskset -c 1 "$bench" --socket "$work/vhostd/${1:0:1}" --target "$1" --rw randread \
+		--qd 128 --time "$2" --server-pid "$server_pid" --json
+}
+
 measure_personalities() {
-	local dir=$work/vhostd rpcsock=$work/vhostd.rpc out t
+	local dir=$work/vhostd rpcsock=$work/vhostd.rpc t out_b out_s round
+	local rounds=${PERS_ROUNDS:-5} each=$(( secs / 2 > 2 ? secs / 2 : 2 ))
+	local -a b_iops=() s_iops=() b_cpu=() s_cpu=() r_iops=() r_core=()
 	rm -rf "$dir" "$rpcsock"
 	mkdir -p "$dir"
 	taskset -c 0 "$vhostd" -S "$dir" -r "$rpcsock" --cpumask 0x1 >"$work/vhostd.log" 2>&1 &
@@ -143,20 +158,36 @@ measure_personalities() {
 		"$rpc" "$rpcsock" vhost_create_scsi_controller '{"ctrlr":"s"}' >/dev/null &&
 		"$rpc" "$rpcsock" vhost_scsi_controller_add_target \
 			'{"ctrlr":"s","scsi_target_num":0,"bdev_name":"scsi"}' >/dev/null || return 1
+	wait_for_socket "$dir/b" && wait_for_socket "$dir/s" || return 1
+	for round in $(seq "$rounds"); do
+		out_b=$(personality_run blk "$each") && out_s=$(personality_run scsi "$each") || return 1
+		b_iops+=("$(field "$out_b" iops)")
+		s_iops+=("$(field "$out_s" iops)")
+		b_cpu+=("$(field "$out_b" server_cpu_us_per_io)")
+		s_cpu+=("$(field "$out_s" server_cpu_us_per_io)")
+		r_iops+=("$(awk -v s="${s_iops[-1]}" -v b="${b_iops[-1]}" 'BEGIN { printf "%.3f", s / b }')")
+		r_core+=("$(awk -v s="${s_cpu[-1]}" -v b="${b_cpu[-1]}" 'BEGIN { printf "%.3f", b / s }')")
+		echo "personalities, round $round: blk ${b_iops[-1]} scsi ${s_iops[-1]} IOPS" >&2
+	done
+	res[pers/blk/iops]=$(median "${b_iops[@]}")
+	res[pers/scsi/iops]=$(median "${s_iops[@]}")
+	res[pers/blk/cpu]=$(median "${b_cpu[@]}")
+	res[pers/scsi/cpu]=$(median "${s_cpu[@]}")
 	for t in blk scsi; do
-		wait_for_socket "$dir/${t:0:1}" || return 1
-		out=$(taskset -c 1 "$bench" --socket "$dir/${t:0:1}" --target "$t" --rw randread \
-			--qd 128 --time "$secs" --server-pid "$server_pid" --json) || return 1
-		res[pers/$t/iops]=$(field "$out" iops)
-		res[pers/$t/cpu]=$(field "$out" server_cpu_us_per_io)
 		res[pers/$t/core]=$(awk -v c="${res[pers/$t/cpu]}" 'BEGIN { if (c > 0) printf "%.0f", 1e6 / c }')
 	done
+	res[pers/ratio/iops]=$(median "${r_iops[@]}")
+	res[pers/ratio/core]=$(median "${r_core[@]}")
 	stop_server
 }
 
-pers_row() { # metric label
-	local b=${res[pers/blk/$1]:-} s=${res[pers/scsi/$1]:-} ratio=-
-	[ -n "$b" ] && [ -n "$s" ] && ratio=$(awk -v a="$s" -v b="$b" 'BEGIN {
+median() { # numbers... -> the middle one (the lower of the two middles of an even count)
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+pers_row() { # metric label [ratio]
+	local b=${res[pers/blk/$1]:-} s=${res[pers/scsi/$1]:-} ratio=${3:--}
+	[ "$ratio" = - ] && [ -n "$b" ] && [ -n "$s" ] && ratio=$(awk -v a="$s" -v b="$b" 'BEGIN {
 		if (b > 0) printf "%.2f", a / b; else print "-" }')
 	printf '%-36s %12s %12s %10s\n' "$2" "${b:--}" "${s:--}" "$ratio"
 }
@@ -185,6 +216,6 @@ for pair in null data; do
 	row "$pair" rss "server RSS MiB, excl. shared"
 done
 printf '\n%-36s %12s %12s %10s\n' "vhostd null bdev, QD 128" blk scsi scsi/blk
-pers_row iops "IOPS"
+pers_row iops "IOPS (median of rounds)" "${res[pers/ratio/iops]:--}"
 pers_row cpu "server CPU us/IO"
-pers_row core "IOPS per server core"
+pers_row core "IOPS per server core" "${res[pers/ratio/core]:--}"
