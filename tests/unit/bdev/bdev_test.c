@@ -4,6 +4,7 @@
 #include "core/reactor.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void count_bdev(struct bdev *bdev, void *arg)
@@ -130,4 +131,28 @@ int test_delete(int (*del)(const char *, bdev_delete_done_fn, void *), const cha
 	if (rc)
 		return rc;
 	return test_reactor_run_until(&w.done) ? w.status : -ETIMEDOUT;
+}
+
+void *test_aligned(size_t n)
+{
+	void *p = NULL;
+
+	assert_int_equal(posix_memalign(&p, 4096, n), 0);
+	return p;
+}
+
+void test_fill(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 13 + seed);
+}
+
+bool test_driver_flag(struct bdev *bdev, const char *driver, const char *key)
+{
+	json_t *info = bdev_info_json(bdev);
+	json_t *drv = json_object_get(json_object_get(info, "driver_specific"), driver);
+	bool set = json_is_true(json_object_get(drv, key));
+
+	json_decref(info);
+	return set;
 }

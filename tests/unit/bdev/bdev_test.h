@@ -48,6 +48,12 @@ void test_event_cb(enum bdev_event event, struct bdev *bdev, void *ctx);
 /* Opens name for writing with test_event_cb recording into ev. */
 int test_open(const char *name, struct test_events *ev);
 
+/* A page-aligned buffer (free() it); a byte pattern that differs with seed. */
+void *test_aligned(size_t n);
+void test_fill(uint8_t *p, size_t n, unsigned seed);
+/* A boolean of bdev_get_bdevs' driver_specific object of driver (direct_io, memory_mapped). */
+bool test_driver_flag(struct bdev *bdev, const char *driver, const char *key);
+
 /* Unregisters a bdev and waits for its destruction. */
 void test_unregister(struct bdev *bdev);
 /* Calls a backend's delete and waits; returns its status. */

@@ -54,17 +54,6 @@ static void fixture_close(struct file_fixture *f)
 	unlink(f->path);
 }
 
-/* A boolean of the backend's driver_specific object (direct_io, memory_mapped). */
-static bool driver_flag(struct bdev *bdev, const char *key)
-{
-	json_t *info = bdev_info_json(bdev);
-	json_t *drv = json_object_get(json_object_get(info, "driver_specific"), be->driver);
-	bool set = json_is_true(json_object_get(drv, key));
-
-	json_decref(info);
-	return set;
-}
-
 static long long file_blocks(const char *path)
 {
 	struct stat st;
@@ -92,28 +81,14 @@ static void private_unmount(char *dir)
 	rmdir(dir);
 }
 
-static void *aligned(size_t n)
-{
-	void *p = NULL;
-
-	assert_int_equal(posix_memalign(&p, 4096, n), 0);
-	return p;
-}
-
-static void fill(uint8_t *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 13 + seed);
-}
-
 /* Writes and reads back 64 KiB at several offsets, some I/Os at once. */
 static void round_trip(struct file_fixture *f, size_t misalign)
 {
 	enum { N = 4, LEN = 65536 };
-	uint8_t *w = aligned(N * LEN + 64), *r = aligned(N * LEN + 64);
+	uint8_t *w = test_aligned(N * LEN + 64), *r = test_aligned(N * LEN + 64);
 	struct test_io t[N];
 
-	fill(w + misalign, N * LEN, 7);
+	test_fill(w + misalign, N * LEN, 7);
 	for (int i = 0; i < N; i++)
 		test_io_start(f->ch, &t[i], BDEV_IO_WRITE, (uint64_t)i * 256, 128,
 			      w + misalign + i * LEN, LEN);
@@ -143,10 +118,11 @@ static void test_round_trip_var_tmp(void **state)
 	fixture_open(&f, "/var/tmp", 1 << 20);
 	assert_int_equal(f.bdev->block_size, 512); /* files: 512 */
 	assert_int_equal(f.bdev->num_blocks, 2048);
-	assert_true(driver_flag(f.bdev, "direct_io")); /* ext4 & co take O_DIRECT */
-	assert_false(driver_flag(f.bdev, "memory_mapped"));
+	assert_true(test_driver_flag(f.bdev, be->driver, "direct_io")); /* ext4 & co take O_DIRECT */
+	assert_false(test_driver_flag(f.bdev, be->driver, "memory_mapped"));
 	round_trip(&f, 0);
-	assert_true(driver_flag(f.bdev, "direct_io")); /* aligned I/O never needed the fallback */
+	/* Aligned I/O never needed the fallback. */
+	assert_true(test_driver_flag(f.bdev, be->driver, "direct_io"));
 	fixture_close(&f);
 }
 
@@ -156,7 +132,7 @@ static void test_round_trip_dev_shm(void **state)
 
 	(void)state;
 	fixture_open(&f, "/dev/shm", 1 << 20);
-	assert_true(driver_flag(f.bdev, "memory_mapped"));
+	assert_true(test_driver_flag(f.bdev, be->driver, "memory_mapped"));
 	round_trip(&f, 0);
 	round_trip(&f, 1);
 	fixture_close(&f);
@@ -167,7 +143,7 @@ static void test_round_trip_dev_shm(void **state)
 static void test_tmpfs_image_keeps_its_holes(void **state)
 {
 	struct file_fixture f;
-	uint8_t *buf = aligned(1 << 20), *w = aligned(4096);
+	uint8_t *buf = test_aligned(1 << 20), *w = test_aligned(4096);
 
 	(void)state;
 	fixture_open(&f, "/dev/shm", 1 << 20);
@@ -176,7 +152,7 @@ static void test_tmpfs_image_keeps_its_holes(void **state)
 	for (int i = 0; i < 1 << 20; i++)
 		assert_int_equal(buf[i], 0);
 	assert_int_equal(file_blocks(f.path), 0);
-	fill(w, 4096, 5);
+	test_fill(w, 4096, 5);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 128, 8, w, 4096), 0);
 	assert_int_equal(file_blocks(f.path), 8);
 	for (int round = 0; round < 2; round++) { /* through the file, then the mapping */
@@ -206,7 +182,7 @@ static void test_full_tmpfs_fails_writes_cleanly(void **state)
 {
 	struct file_fixture f;
 	char dir[] = "/tmp/vhostd-tmpfs-XXXXXX";
-	uint8_t *w = aligned(131072), *r = aligned(4096);
+	uint8_t *w = test_aligned(131072), *r = test_aligned(4096);
 
 	(void)state;
 	if (!private_mount(dir, "tmpfs", "size=64k")) {
@@ -215,8 +191,8 @@ static void test_full_tmpfs_fails_writes_cleanly(void **state)
 		skip();
 	}
 	fixture_open(&f, dir, 1 << 20);
-	assert_true(driver_flag(f.bdev, "memory_mapped"));
-	fill(w, 131072, 9);
+	assert_true(test_driver_flag(f.bdev, be->driver, "memory_mapped"));
+	test_fill(w, 131072, 9);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 0, 256, w, 131072), -ENOSPC);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 0, 8, w, 4096), 0);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_READ, 0, 8, r, 4096), 0);
@@ -249,8 +225,8 @@ static void test_file_system_without_o_direct(void **state)
 	if (!private_mount(dir, "ramfs", NULL))
 		skip();
 	fixture_open(&f, dir, 1 << 20);
-	assert_false(driver_flag(f.bdev, "direct_io"));
-	assert_false(driver_flag(f.bdev, "memory_mapped"));
+	assert_false(test_driver_flag(f.bdev, be->driver, "direct_io"));
+	assert_false(test_driver_flag(f.bdev, be->driver, "memory_mapped"));
 	round_trip(&f, 0);
 	fixture_close(&f);
 	private_unmount(dir);
@@ -261,7 +237,7 @@ static void test_many_in_flight(void **state)
 	enum { N = 600 }; /* more than one ring or io context holds */
 	struct file_fixture f;
 	struct test_io *t = calloc(N, sizeof(*t));
-	uint8_t *buf = aligned((size_t)N * 4096);
+	uint8_t *buf = test_aligned((size_t)N * 4096);
 
 	(void)state;
 	fixture_open(&f, "/var/tmp", (off_t)N * 4096);
@@ -290,9 +266,9 @@ static void test_many_in_flight(void **state)
 
 static void check_zeroed(struct file_fixture *f, enum bdev_io_type type)
 {
-	uint8_t *w = aligned(16384), *r = aligned(16384);
+	uint8_t *w = test_aligned(16384), *r = test_aligned(16384);
 
-	fill(w, 16384, 3);
+	test_fill(w, 16384, 3);
 	assert_int_equal(test_io_run(f->ch, BDEV_IO_WRITE, 0, 32, w, 16384), 0);
 	assert_int_equal(test_io_run(f->ch, type, 8, 16, NULL, 0), 0);
 	assert_int_equal(test_io_run(f->ch, BDEV_IO_READ, 0, 32, r, 16384), 0);
@@ -345,10 +321,10 @@ static void test_rescan_reports_resize(void **state)
 static void shrink_under_bdev(const char *dir)
 {
 	struct file_fixture f;
-	uint8_t *buf = aligned(65536);
+	uint8_t *buf = test_aligned(65536);
 
 	fixture_open(&f, dir, 1 << 20);
-	fill(buf, 65536, 1);
+	test_fill(buf, 65536, 1);
 	assert_int_equal(test_io_run(f.ch, BDEV_IO_WRITE, 1920, 128, buf, 65536), 0);
 	assert_int_equal(truncate(f.path, (1 << 20) - 32768), 0);
 	/* Straddles the new end: the first half comes back, the second half never. */
@@ -401,7 +377,7 @@ static void test_create_params(void **state)
 static void test_delete_while_open(void **state)
 {
 	struct file_fixture f;
-	uint8_t *buf = aligned(4096);
+	uint8_t *buf = test_aligned(4096);
 
 	(void)state;
 	fixture_open(&f, "/var/tmp", 1 << 20);

@@ -12,7 +12,8 @@ struct file_backend {
 	int (*rescan)(const char *name);
 };
 
-/* Runs every case against backend; returns cmocka's result. */
+/* Run every case against backend (files; block devices, blockdev_cases.c); cmocka's result. */
 int file_cases_run(const struct file_backend *backend);
+int blockdev_cases_run(const struct file_backend *backend);
 
 #endif

@@ -10,5 +10,5 @@ int main(void)
 		.rescan = bdev_aio_rescan,
 	};
 
-	return file_cases_run(&aio);
+	return file_cases_run(&aio) | blockdev_cases_run(&aio);
 }

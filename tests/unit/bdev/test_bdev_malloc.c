@@ -31,12 +31,6 @@ static void close_malloc(struct opened *o)
 	assert_int_equal(test_delete(bdev_malloc_delete, name), 0);
 }
 
-static void fill(uint8_t *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 7 + seed);
-}
-
 static void test_write_then_read_equals(void **state)
 {
 	struct opened o;
@@ -44,7 +38,7 @@ static void test_write_then_read_equals(void **state)
 
 	(void)state;
 	open_malloc(&o, "M", 64, 4096);
-	fill(w, 8192, 3);
+	test_fill(w, 8192, 3);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_WRITE, 62, 2, w, 8192), 0);
 	memset(r, 0, 8192);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_READ, 62, 2, r, 8192), 0);
@@ -68,7 +62,7 @@ static void test_scattered_iovecs(void **state)
 
 	(void)state;
 	open_malloc(&o, NULL, 16, 512);
-	fill(w, sizeof(w), 9);
+	test_fill(w, sizeof(w), 9);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_WRITE, 4, 4, w, sizeof(w)), 0);
 	test_io_start(o.ch, &t, BDEV_IO_READ, 4, 4, r, sizeof(r));
 	test_reactor_run_until(&t.done);
@@ -89,7 +83,7 @@ static void check_zero_range(struct opened *o, enum bdev_io_type type)
 	size_t bs = 4096, n = 8;
 	uint8_t *w = malloc(bs * n), *r = malloc(bs * n);
 
-	fill(w, bs * n, 1);
+	test_fill(w, bs * n, 1);
 	assert_int_equal(test_io_run(o->ch, BDEV_IO_WRITE, 0, n, w, bs * n), 0);
 	/* Zero blocks 1..6: whole pages and (with 512-byte blocks elsewhere) partial ones. */
 	assert_int_equal(test_io_run(o->ch, type, 1, 6, NULL, 0), 0);
@@ -114,7 +108,7 @@ static void test_unmap_and_write_zeroes_read_back_zeroes(void **state)
 	close_malloc(&o);
 	/* 512-byte blocks: a zeroed range that does not cover a whole page. */
 	open_malloc(&o, "M", 16, 512);
-	fill(w, sizeof(w), 5);
+	test_fill(w, sizeof(w), 5);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_WRITE, 0, 4, w, sizeof(w)), 0);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_WRITE_ZEROES, 1, 2, NULL, 0), 0);
 	assert_int_equal(test_io_run(o.ch, BDEV_IO_READ, 0, 4, r, sizeof(r)), 0);

@@ -10,5 +10,5 @@ int main(void)
 		.rescan = bdev_uring_rescan,
 	};
 
-	return file_cases_run(&uring);
+	return file_cases_run(&uring) | blockdev_cases_run(&uring);
 }
