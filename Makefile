@@ -14,7 +14,8 @@ $(BUILD)/build.ninja:
 	@meson setup $(BUILD) >/dev/null
 
 $(ASAN_BUILD)/build.ninja:
-	@meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
+		-Doptimization=2 >/dev/null
 
 build: deps $(BUILD)/build.ninja
 	@$(NINJA) -C $(BUILD)

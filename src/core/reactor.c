@@ -207,9 +207,12 @@ struct reactor *reactor_worker_on_cpu(int cpu)
 
 int reactor_send(struct reactor *r, reactor_msg_fn fn, void *arg)
 {
-	struct msg *m = malloc(sizeof(*m));
+	struct msg *m;
 	uint64_t one = 1;
 
+	if (!r)
+		return -EINVAL; /* no such reactor (yet): the control one before reactors_init() */
+	m = malloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->fn = fn;
