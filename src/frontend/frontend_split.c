@@ -45,9 +45,10 @@ static uint16_t used_idx_load(struct vu_queue *q)
 static void write_notify_fields(struct vu_queue *q, bool enable)
 {
 	/* With EVENT_IDX the device ignores avail->flags: "off" is an event index it will not reach
-	 * before we move it again. */
+	 * before we move it again - half the index space ahead. (Just behind last_used, as this
+	 * once wrote, is passed by every batch the device returns after we consumed some.) */
 	if (q->event_idx)
-		*used_event_of(q) = enable ? q->last_used : (uint16_t)(q->last_used - 1);
+		*used_event_of(q) = enable ? q->last_used : (uint16_t)(q->last_used + 0x8000);
 	else
 		avail_of(q)->flags = enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
 }

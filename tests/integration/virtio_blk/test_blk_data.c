@@ -6,12 +6,15 @@
 #include "blk_test.h"
 #include "blk_xfer.h"
 #include "tap.h"
+#include "test_clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 
 #define DISK_BYTES (4u << 20)
 #define SLOT_SECTORS 32u /* 16 KiB per synchronous write/read check */
@@ -423,6 +426,57 @@ static void test_data_null_bdev(void)
 	CHECK(test_daemon_stop(d, NULL) == 0);
 }
 
+/* A front-end that busy-polls its used ring turns calls off (EVENT_IDX: a used_event far ahead):
+ * however the device's returns and the polling interleave - here a pipeline kept 16 deep, each
+ * completion answered by a new request - the call eventfd stays quiet (the first check of a
+ * queue may call once). */
+static void test_busy_poll_gets_no_calls(void)
+{
+	enum { TOTAL = 4000 };
+	struct test_daemon *d = test_daemon_start("-m 0x3 --poll adaptive");
+	struct vu_front *f = NULL;
+	struct bx_io ios[DEEP_QD];
+	struct pollfd call = { .events = POLLIN };
+	uint64_t calls = 0;
+	long long deadline = test_now_ms() + IT_TIMEOUT_MS;
+	int submitted = 0, done = 0;
+
+	REQUIRE(d);
+	if (it_ok(d, "bdev_null_create",
+		  json_pack("{s:s, s:i, s:i}", "name", "N0", "num_blocks", 4096, "block_size",
+			    512)) &&
+	    it_ok(d, "vhost_create_blk_controller",
+		  json_pack("{s:s, s:s}", "ctrlr", "cb", "dev_name", "N0")))
+		f = it_connect(d, "cb", &(struct vu_front_opts){ .num_queues = 1, .busy_poll = true });
+	REQUIRE(f);
+	CHECK(vu_front_features(f) & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	for (int i = 0; i < DEEP_QD; i++) {
+		REQUIRE(bx_io_init(f, &ios[i], VIRTIO_BLK_T_IN, (uint64_t)i * 8, DEEP_LEN, 1) == 0);
+		REQUIRE(bx_io_submit(f, 0, &ios[i], false, true) >= 0);
+		submitted++;
+	}
+	while (done < TOTAL) {
+		void *cookie;
+		uint32_t len;
+		int rc = vu_front_poll(f, 0, &cookie, &len);
+
+		REQUIRE(rc >= 0 && test_now_ms() < deadline);
+		if (rc == 0)
+			continue;
+		done++;
+		if (submitted < TOTAL) {
+			REQUIRE(bx_io_submit(f, 0, cookie, false, true) >= 0);
+			submitted++;
+		}
+	}
+	call.fd = vu_front_call_fd(f, 0);
+	if (poll(&call, 1, 0) == 1)
+		CHECK(read(call.fd, &calls, sizeof(calls)) == sizeof(calls));
+	CHECK_MSG(calls <= 1, "%llu calls for %d requests", (unsigned long long)calls, TOTAL);
+	vu_front_close(f);
+	CHECK(test_daemon_stop(d, NULL) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_test tests[] = {
@@ -433,6 +487,7 @@ int main(int argc, char **argv)
 		TAP_TEST(test_data_out_of_order),
 		TAP_TEST(test_data_ring_wrap),
 		TAP_TEST(test_data_null_bdev),
+		TAP_TEST(test_busy_poll_gets_no_calls),
 	};
 
 	return tap_run(tests, TAP_COUNT(tests), argc, argv);
