@@ -6,21 +6,27 @@
 # Each pair: QD 32 randread IOPS and server CPU per I/O, QD 1 average and p99 latency, server RSS
 # (anonymous + file pages; shared memory such as the guest's is not the server's own).
 # Then vhostd's two personalities on one null bdev at QD 128: blk vs scsi (READ 16 to target 0),
-# IOPS per server core (the I/Os one core of the server would do at its measured CPU cost), in
-# PERS_ROUNDS alternating rounds (default 5).
-#   tools/bench/run-bench.sh BUILD_DIR      (BENCH_TIME=seconds per run, default 10)
+# IOPS per server core (the I/Os one core of the server would do at its measured CPU cost).
+#
+# Everything runs in rounds, the two sides of a comparison right after each other; each figure
+# printed is the median over the rounds and each ratio the median of the rounds' ratios. A
+# virtual machine's two CPUs share caches in some host placements and not in others, which moves
+# every figure by 2-3x between runs but hardly within one round.
+#   tools/bench/run-bench.sh BUILD_DIR   (BENCH_TIME: seconds per run, default 3;
+#                                         BENCH_ROUNDS: rounds, default 5)
 set -u
 build=$(cd "${1:-build}" && pwd)
 bench=$build/tools/bench/vhost-bench
 rpc=$build/tools/bench/bench-rpc
 vhostd=$build/app/vhostd
-secs=${BENCH_TIME:-10}
+secs=${BENCH_TIME:-3}
+rounds=${BENCH_ROUNDS:-5}
 qsd_bin=$(command -v qemu-storage-daemon || true)
 
 work=$(mktemp -d /tmp/vhostd-bench.XXXXXX)
 image=/dev/shm/vhostd-bench-$$.img
 server_pid=
-declare -A res
+declare -A lists
 
 cleanup() {
 	stop_server
@@ -95,56 +101,73 @@ field() { # json name
 	sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"
 }
 
+rec() { # key value: one more round's figure
+	lists[$1]="${lists[$1]:-} $2"
+}
+
+last() { # key -> the figure the latest round recorded
+	local l=${lists[$1]:-}
+	echo "${l##* }"
+}
+
+ratio_of() { # a b -> a / b
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b }'
+}
+
 measure() { # server pair
 	local key=$2/$1 out
 	out=$(taskset -c 1 "$bench" --socket "$sock" --rw randread --qd 32 --time "$secs" \
 		--server-pid "$server_pid" --json) || return 1
-	res[$key/iops]=$(field "$out" iops)
-	res[$key/cpu]=$(field "$out" server_cpu_us_per_io)
+	rec "$key/iops" "$(field "$out" iops)"
+	rec "$key/cpu" "$(field "$out" server_cpu_us_per_io)"
 	out=$(taskset -c 1 "$bench" --socket "$sock" --rw randread --qd 1 --time "$secs" \
 		--server-pid "$server_pid" --json) || return 1
-	res[$key/lat]=$(field "$out" lat_avg_us)
-	res[$key/p99]=$(field "$out" lat_p99_us)
+	rec "$key/lat" "$(field "$out" lat_avg_us)"
+	rec "$key/p99" "$(field "$out" lat_p99_us)"
 	# Shared memory (the guest's, a mapped tmpfs image) is not the server's own: left out.
-	res[$key/rss]=$(awk '/^Rss(Anon|File):/ { kb += $2 } END { printf "%.1f", kb / 1024 }' \
-		"/proc/$server_pid/status")
+	rec "$key/rss" "$(awk '/^Rss(Anon|File):/ { kb += $2 } END { printf "%.1f", kb / 1024 }' \
+		"/proc/$server_pid/status")"
 }
 
-run_pair() { # pair
+# One round: qsd, then vhostd, each measured right after the other, and their ratios.
+pair_round() { # pair
+	local m q_ok=false v_ok=false
+
 	if start_qsd "$1"; then
-		measure qsd "$1" || echo "run-bench: qsd $1 run failed" >&2
+		measure qsd "$1" && q_ok=true || echo "run-bench: qsd $1 run failed" >&2
 	else
 		echo "run-bench: qemu-storage-daemon ($1) did not start" >&2
 	fi
 	stop_server
-	if [ -x "$vhostd" ]; then
-		if start_vhostd "$1"; then
-			measure vhostd "$1" || echo "run-bench: vhostd $1 run failed" >&2
-		else
-			echo "run-bench: vhostd ($1) did not start; log:" >&2
-			tail -20 "$work/vhostd.log" >&2
-		fi
-		stop_server
+	[ -x "$vhostd" ] || return 0
+	if start_vhostd "$1"; then
+		measure vhostd "$1" && v_ok=true || echo "run-bench: vhostd $1 run failed" >&2
+	else
+		echo "run-bench: vhostd ($1) did not start; log:" >&2
+		tail -20 "$work/vhostd.log" >&2
 	fi
+	stop_server
+	$q_ok && $v_ok || return 0
+	for m in iops cpu lat p99 rss; do
+		rec "$1/ratio/$m" "$(ratio_of "$(last "$1/vhostd/$m")" "$(last "$1/qsd/$m")")"
+	done
+	echo "$1, round: vhostd $(last "$1/vhostd/iops") qsd $(last "$1/qsd/iops") IOPS at QD 32" >&2
 }
 
-median() { # numbers... -> the middle one (the lower middle of an even count)
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+run_pair() { # pair
+	for _ in $(seq "$rounds"); do
+		pair_round "$1"
+	done
 }
 
-# vhostd alone: a blk and a scsi controller over null bdevs, QD 128 each. The two run in
-# alternating rounds; each figure is the median over the rounds and each ratio the median of the
-# rounds' ratios: a virtual machine's two CPUs share caches in some host placements and not in
-# others, which moves both figures by 2-3x between runs but hardly within one round.
+# vhostd alone: a blk and a scsi controller over null bdevs, QD 128 each, alternating.
 personality_run() { # personality seconds -> vhost-bench's JSON
 	taskset -c 1 "$bench" --socket "$work/vhostd/${1:0:1}" --target "$1" --rw randread \
 		--qd 128 --time "$2" --server-pid "$server_pid" --json
 }
 
 measure_personalities() {
-	local dir=$work/vhostd rpcsock=$work/vhostd.rpc t out_b out_s round
-	local rounds=${PERS_ROUNDS:-5} each=$(( secs / 2 > 2 ? secs / 2 : 2 ))
-	local -a b_iops=() s_iops=() b_cpu=() s_cpu=() r_iops=() r_core=()
+	local dir=$work/vhostd rpcsock=$work/vhostd.rpc t out_b out_s
 	rm -rf "$dir" "$rpcsock"
 	mkdir -p "$dir"
 	taskset -c 0 "$vhostd" -S "$dir" -r "$rpcsock" --cpumask 0x1 >"$work/vhostd.log" 2>&1 &
@@ -159,25 +182,19 @@ measure_personalities() {
 		"$rpc" "$rpcsock" vhost_scsi_controller_add_target \
 			'{"ctrlr":"s","scsi_target_num":0,"bdev_name":"scsi"}' >/dev/null || return 1
 	wait_for_socket "$dir/b" && wait_for_socket "$dir/s" || return 1
-	for round in $(seq "$rounds"); do
-		out_b=$(personality_run blk "$each") && out_s=$(personality_run scsi "$each") || return 1
-		b_iops+=("$(field "$out_b" iops)")
-		s_iops+=("$(field "$out_s" iops)")
-		b_cpu+=("$(field "$out_b" server_cpu_us_per_io)")
-		s_cpu+=("$(field "$out_s" server_cpu_us_per_io)")
-		r_iops+=("$(awk -v s="${s_iops[-1]}" -v b="${b_iops[-1]}" 'BEGIN { printf "%.3f", s / b }')")
-		r_core+=("$(awk -v s="${s_cpu[-1]}" -v b="${b_cpu[-1]}" 'BEGIN { printf "%.3f", b / s }')")
-		echo "personalities, round $round: blk ${b_iops[-1]} scsi ${s_iops[-1]} IOPS" >&2
+	for _ in $(seq "$rounds"); do
+		out_b=$(personality_run blk "$secs") && out_s=$(personality_run scsi "$secs") || return 1
+		for t in blk scsi; do
+			[ $t = blk ] && out=$out_b || out=$out_s
+			rec "pers/$t/iops" "$(field "$out" iops)"
+			rec "pers/$t/cpu" "$(field "$out" server_cpu_us_per_io)"
+			rec "pers/$t/core" "$(awk -v c="$(field "$out" server_cpu_us_per_io)" \
+				'BEGIN { if (c > 0) printf "%.0f", 1e6 / c }')"
+		done
+		rec pers/ratio/iops "$(ratio_of "$(last pers/scsi/iops)" "$(last pers/blk/iops)")"
+		rec pers/ratio/core "$(ratio_of "$(last pers/scsi/core)" "$(last pers/blk/core)")"
+		echo "personalities, round: blk $(last pers/blk/iops) scsi $(last pers/scsi/iops) IOPS" >&2
 	done
-	res[pers/blk/iops]=$(median "${b_iops[@]}")
-	res[pers/scsi/iops]=$(median "${s_iops[@]}")
-	res[pers/blk/cpu]=$(median "${b_cpu[@]}")
-	res[pers/scsi/cpu]=$(median "${s_cpu[@]}")
-	for t in blk scsi; do
-		res[pers/$t/core]=$(awk -v c="${res[pers/$t/cpu]}" 'BEGIN { if (c > 0) printf "%.0f", 1e6 / c }')
-	done
-	res[pers/ratio/iops]=$(median "${r_iops[@]}")
-	res[pers/ratio/core]=$(median "${r_core[@]}")
 	stop_server
 }
 
@@ -185,21 +202,22 @@ median() { # numbers... -> the middle one (the lower of the two middles of an ev
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
-pers_row() { # metric label [ratio]
-	local b=${res[pers/blk/$1]:-} s=${res[pers/scsi/$1]:-} ratio=${3:--}
-	[ "$ratio" = - ] && [ -n "$b" ] && [ -n "$s" ] && ratio=$(awk -v a="$s" -v b="$b" 'BEGIN {
-		if (b > 0) printf "%.2f", a / b; else print "-" }')
-	printf '%-36s %12s %12s %10s\n' "$2" "${b:--}" "${s:--}" "$ratio"
+# Every figure is the median of its rounds; every ratio the median of the rounds' ratios.
+res_of() { # key
+	[ -n "${lists[$1]:-}" ] && median ${lists[$1]}
+}
+
+pers_row() { # metric label ratio_key
+	printf '%-36s %12s %12s %10s\n' "$2" "$(res_of "pers/blk/$1")" "$(res_of "pers/scsi/$1")" \
+		"$(res_of "pers/ratio/$1")"
 }
 
 row() { # pair metric label
-	local v=${res[$1/vhostd/$2]:-} q=${res[$1/qsd/$2]:-} ratio=-
-	[ -n "$v" ] && [ -n "$q" ] && ratio=$(awk -v a="$v" -v b="$q" 'BEGIN {
-		if (b > 0) printf "%.2f", a / b; else print "-" }')
-	printf '%-5s %-30s %12s %12s %10s\n' "$1" "$3" "${v:--}" "${q:--}" "$ratio"
+	printf '%-5s %-30s %12s %12s %10s\n' "$1" "$3" "$(res_of "$1/vhostd/$2")" \
+		"$(res_of "$1/qsd/$2")" "$(res_of "$1/ratio/$2")"
 }
 
-echo "vhost-bench: ${secs}s per run, 4 KiB randread, server on CPU 0, client on CPU 1"
+echo "vhost-bench: $rounds rounds of ${secs}s runs, 4 KiB randread, server on CPU 0, client on CPU 1"
 [ -x "$vhostd" ] || echo "(no $vhostd yet: vhostd column left empty)"
 run_pair null
 head -c 1G /dev/zero >"$image" || die "cannot create $image"
@@ -216,6 +234,5 @@ for pair in null data; do
 	row "$pair" rss "server RSS MiB, excl. shared"
 done
 printf '\n%-36s %12s %12s %10s\n' "vhostd null bdev, QD 128" blk scsi scsi/blk
-pers_row iops "IOPS (median of rounds)" "${res[pers/ratio/iops]:--}"
-pers_row cpu "server CPU us/IO"
-pers_row core "IOPS per server core" "${res[pers/ratio/core]:--}"
+pers_row iops "IOPS"
+pers_row core "IOPS per server core"
