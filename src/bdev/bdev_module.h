@@ -35,11 +35,27 @@ int bdev_aio_delete(const char *name, bdev_delete_done_fn done, void *arg);
 int bdev_aio_rescan(const char *name);
 
 /* error: "EE_<base_name>" passing I/O to base_name, with injectable failures. */
-enum bdev_error_type { BDEV_ERROR_NONE, BDEV_ERROR_FAILURE, BDEV_ERROR_PENDING };
+enum bdev_error_type {
+	BDEV_ERROR_NONE,
+	BDEV_ERROR_FAILURE,      /* completes with -EIO */
+	BDEV_ERROR_PENDING,      /* held until the injection is cleared */
+	BDEV_ERROR_CORRUPT_DATA, /* one byte XORed: in the data written, or in the data read */
+	BDEV_ERROR_NOMEM,        /* out of resources for a moment: retried, the caller only waits */
+};
+struct bdev_error_opts {
+	enum bdev_error_type type;
+	uint32_t num;            /* how many I/Os it hits */
+	uint32_t queue_depth;    /* only while at least this many of the channel's I/Os are out */
+	uint64_t corrupt_offset; /* CORRUPT_DATA: the byte, from the start of the data */
+	uint8_t corrupt_value;   /* CORRUPT_DATA: what it is XORed with; not 0 */
+};
 int bdev_error_create(const char *base_name, const uint8_t *uuid, struct bdev **out);
 int bdev_error_delete(const char *name, bdev_delete_done_fn done, void *arg);
-/* io_type BDEV_IO_TYPE_COUNT means every type. The next num I/Os of that type fail with -EIO
- * (FAILURE) or are held until cleared (PENDING). */
+/* io_type BDEV_IO_TYPE_COUNT means every type. The next num I/Os of that type get the error
+ * (SPDK's bdev_error_inject_error). -ENODEV, -EINVAL (a CORRUPT_DATA value of 0). */
+int bdev_error_inject_opts(const char *name, enum bdev_io_type io_type,
+			   const struct bdev_error_opts *opts);
+/* The same with only a type and a count. */
 int bdev_error_inject(const char *name, enum bdev_io_type io_type, enum bdev_error_type type,
 		      uint32_t num);
 /* Stops injecting on every type and resubmits held I/Os to the base (asynchronously). */

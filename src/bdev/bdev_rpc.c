@@ -18,6 +18,14 @@ void bdev_rpc_reply_errno(struct rpc_request *req, int rc)
 	rpc_reply_errno(req, rc, NULL);
 }
 
+void bdev_rpc_reply_done(struct rpc_request *req, int rc)
+{
+	if (rc)
+		bdev_rpc_reply_errno(req, rc);
+	else
+		rpc_reply_bool(req, true);
+}
+
 int bdev_rpc_uuid(struct rpc_request *req, const char *s, uint8_t uuid[16], const uint8_t **out)
 {
 	*out = NULL;
@@ -33,12 +41,7 @@ int bdev_rpc_uuid(struct rpc_request *req, const char *s, uint8_t uuid[16], cons
 
 static void bdev_rpc_delete_done(void *arg, int status)
 {
-	struct rpc_request *req = arg;
-
-	if (status)
-		bdev_rpc_reply_errno(req, status);
-	else
-		rpc_reply_bool(req, true);
+	bdev_rpc_reply_done(arg, status);
 }
 
 void bdev_rpc_delete(struct rpc_request *req, json_t *params,
@@ -65,10 +68,7 @@ void bdev_rpc_by_name(struct rpc_request *req, json_t *params, int (*fn)(const c
 	if (rpc_decode(req, params, spec, RPC_PARAMS_COUNT(spec)) < 0)
 		return;
 	rc = fn(name);
-	if (rc)
-		bdev_rpc_reply_errno(req, rc);
-	else
-		rpc_reply_bool(req, true);
+	bdev_rpc_reply_done(req, rc);
 	free(name);
 }
 

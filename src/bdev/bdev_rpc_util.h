@@ -7,6 +7,8 @@
 
 /* Replies with SPDK's error for -errno rc: code rc, message strerror. */
 void bdev_rpc_reply_errno(struct rpc_request *req, int rc);
+/* Replies true for rc 0, else as bdev_rpc_reply_errno. */
+void bdev_rpc_reply_done(struct rpc_request *req, int rc);
 /* Parses an optional "uuid" param: *out is NULL when absent, else points at uuid. Replies
  * -32602 and returns -EINVAL when malformed. */
 int bdev_rpc_uuid(struct rpc_request *req, const char *s, uint8_t uuid[16], const uint8_t **out);

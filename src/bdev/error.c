@@ -1,11 +1,14 @@
 /*
  * error bdev "EE_<base>": passes I/O to its base bdev through its own desc and channels, except
- * the I/Os an operator asked to fail (-EIO) or to hold (PENDING, SPDK's semantics: held until the
- * injection is cleared or the bdev goes away). Removing the base removes the error bdev.
+ * the I/Os an operator asked to fail (-EIO), to hold (PENDING, SPDK's semantics: held until the
+ * injection is cleared or the bdev goes away), to corrupt (one byte XORed in the data written or
+ * read) or to refuse for lack of resources (NOMEM: parked and retried when one of the channel's
+ * I/Os completes, or after a millisecond; the caller only sees it take longer, as SPDK's bdev
+ * layer retries a NOMEM). Removing the base removes the error bdev.
  *
  * Rules are shared by every worker (atomics: the control thread sets them, workers consume them).
  * Held I/Os live in their submitting thread's channel; the control thread releases them by
- * sending that thread a message.
+ * sending that thread a message. The RPCs are in error_rpc.c.
  */
 #include "bdev/bdev.h"
 #include "bdev/bdev_module.h"
@@ -24,7 +27,12 @@
 struct error_rule {
 	_Atomic uint32_t type; /* enum bdev_error_type */
 	_Atomic uint32_t num;  /* I/Os still to hit */
+	_Atomic uint32_t queue_depth;
+	_Atomic uint64_t corrupt_offset;
+	_Atomic uint32_t corrupt_value;
 };
+
+#define NOMEM_RETRY_US 1000
 
 struct error_channel;
 
@@ -47,6 +55,14 @@ struct error_child {
 	struct bdev_io *parent;
 	struct error_channel *ech;
 	struct error_child *next_free;
+	uint64_t corrupt_offset; /* a read to corrupt once it is done: corrupt_value != 0 */
+	uint8_t corrupt_value;
+};
+
+/* A list of parent I/Os, linked through driver_ctx[0]. */
+struct error_io_list {
+	struct bdev_io *head;
+	struct bdev_io **tail;
 };
 
 struct error_channel {
@@ -54,8 +70,10 @@ struct error_channel {
 	struct reactor *reactor;
 	uint64_t id;
 	struct bdev_channel *base_ch;
-	struct bdev_io *held_head; /* linked through driver_ctx[0] */
-	struct bdev_io **held_tail;
+	struct error_io_list held;   /* PENDING */
+	struct error_io_list parked; /* NOMEM, to retry */
+	struct reactor_timer *retry_timer;
+	uint32_t inflight;           /* passed to the base, not back yet */
 	struct error_child *free_children;
 	struct error_channel *next;
 };
@@ -78,10 +96,47 @@ static void error_disk_put(struct error_disk *disk)
 
 /* --- I/O path (worker) --- */
 
-static struct bdev_io **error_held_link(struct bdev_io *io)
+static struct bdev_io **error_io_link(struct bdev_io *io)
 {
 	return (struct bdev_io **)&io->driver_ctx[0];
 }
+
+static void error_list_init(struct error_io_list *l)
+{
+	l->head = NULL;
+	l->tail = &l->head;
+}
+
+static void error_list_push(struct error_io_list *l, struct bdev_io *io)
+{
+	*error_io_link(io) = NULL;
+	*l->tail = io;
+	l->tail = error_io_link(io);
+}
+
+/* Empties l; returns what it held, linked. */
+static struct bdev_io *error_list_take(struct error_io_list *l)
+{
+	struct bdev_io *io = l->head;
+
+	error_list_init(l);
+	return io;
+}
+
+/* XORs the byte at offset of the I/O's data with value (SPDK's corrupt_data). */
+static void error_corrupt(const struct bdev_io *io, uint64_t offset, uint8_t value)
+{
+	for (int i = 0; i < io->iovcnt; i++) {
+		if (offset < io->iov[i].iov_len) {
+			((uint8_t *)io->iov[i].iov_base)[offset] ^= value;
+			return;
+		}
+		offset -= io->iov[i].iov_len;
+	}
+}
+
+static void error_retry_parked(struct error_channel *ech);
+static void error_retry_timer(void *arg);
 
 static void error_child_done(struct bdev_io *child_io, int status)
 {
@@ -89,12 +144,21 @@ static void error_child_done(struct bdev_io *child_io, int status)
 	struct error_channel *ech = child->ech;
 	struct bdev_io *parent = child->parent;
 
+	if (child->corrupt_value && status == 0)
+		error_corrupt(parent, child->corrupt_offset, child->corrupt_value);
 	child->next_free = ech->free_children;
 	ech->free_children = child;
+	ech->inflight--;
+	/* Something came back: what was refused for lack of resources may go now. Before the
+	 * parent completes: its owner may then put the channel. */
+	if (ech->parked.head)
+		error_retry_parked(ech);
 	bdev_io_complete(parent, status);
 }
 
-static void error_pass(struct error_channel *ech, struct bdev_io *io)
+/* corrupt_value: a read to corrupt once the base has filled it (0: none). */
+static void error_pass(struct error_channel *ech, struct bdev_io *io, uint64_t corrupt_offset,
+		       uint8_t corrupt_value)
 {
 	struct error_child *child = ech->free_children;
 
@@ -116,14 +180,19 @@ static void error_pass(struct error_channel *ech, struct bdev_io *io)
 	child->io.done = error_child_done;
 	child->parent = io;
 	child->ech = ech;
+	child->corrupt_offset = corrupt_offset;
+	child->corrupt_value = corrupt_value;
+	ech->inflight++;
 	bdev_io_submit(ech->base_ch, &child->io);
 }
 
-/* Takes one hit of the rule for type, if any is left. */
-static enum bdev_error_type error_rule_take(struct error_rule *rule)
+/* Takes one hit of the rule, if any is left and the channel is deep enough for it. */
+static enum bdev_error_type error_rule_take(struct error_rule *rule, uint32_t inflight)
 {
 	uint32_t num = atomic_load_explicit(&rule->num, memory_order_relaxed);
 
+	if (!num || inflight < atomic_load_explicit(&rule->queue_depth, memory_order_relaxed))
+		return BDEV_ERROR_NONE;
 	while (num) {
 		if (atomic_compare_exchange_weak(&rule->num, &num, num - 1))
 			return (enum bdev_error_type)atomic_load(&rule->type);
@@ -135,20 +204,54 @@ static void error_submit(struct bdev *bdev, void *chctx, struct bdev_io *io)
 {
 	struct error_disk *disk = bdev->ctx;
 	struct error_channel *ech = chctx;
+	struct error_rule *rule = &disk->rules[io->type];
+	uint64_t offset;
+	uint8_t value;
 
-	switch (error_rule_take(&disk->rules[io->type])) {
+	switch (error_rule_take(rule, ech->inflight)) {
 	case BDEV_ERROR_FAILURE:
 		bdev_io_complete(io, -EIO);
 		break;
 	case BDEV_ERROR_PENDING:
-		*error_held_link(io) = NULL;
-		*ech->held_tail = io;
-		ech->held_tail = error_held_link(io);
+		error_list_push(&ech->held, io);
+		break;
+	case BDEV_ERROR_NOMEM:
+		error_list_push(&ech->parked, io);
+		/* Nothing out whose return would retry it: a timer does. */
+		if (!ech->inflight && !ech->retry_timer)
+			ech->retry_timer = reactor_timer_add(NOMEM_RETRY_US, false,
+							     error_retry_timer, ech);
+		break;
+	case BDEV_ERROR_CORRUPT_DATA:
+		offset = atomic_load(&rule->corrupt_offset);
+		value = (uint8_t)atomic_load(&rule->corrupt_value);
+		if (io->type == BDEV_IO_WRITE) /* in the caller's buffer, as SPDK does */
+			error_corrupt(io, offset, value);
+		error_pass(ech, io, offset, io->type == BDEV_IO_READ ? value : 0);
 		break;
 	case BDEV_ERROR_NONE:
-		error_pass(ech, io);
+		error_pass(ech, io, 0, 0);
 		break;
 	}
+}
+
+/* Submits the parked I/Os again: each meets the rules anew, as a retried NOMEM does. */
+static void error_retry_parked(struct error_channel *ech)
+{
+	struct bdev_io *io = error_list_take(&ech->parked), *next;
+
+	for (; io; io = next) {
+		next = *error_io_link(io);
+		error_submit(&ech->disk->bdev, ech, io);
+	}
+}
+
+static void error_retry_timer(void *arg)
+{
+	struct error_channel *ech = arg;
+
+	ech->retry_timer = NULL;
+	error_retry_parked(ech);
 }
 
 static void error_release_run(void *arg)
@@ -164,15 +267,12 @@ static void error_release_run(void *arg)
 	pthread_mutex_unlock(&disk->lock);
 	/* Found or not, it cannot die under us: only this thread destroys it. */
 	if (ech) {
-		io = ech->held_head;
-		ech->held_head = NULL;
-		ech->held_tail = &ech->held_head;
-		for (; io; io = next) {
-			next = *error_held_link(io);
+		for (io = error_list_take(&ech->held); io; io = next) {
+			next = *error_io_link(io);
 			if (msg->status)
 				bdev_io_complete(io, msg->status);
 			else
-				error_pass(ech, io);
+				error_pass(ech, io, 0, 0);
 		}
 	}
 	error_disk_put(disk);
@@ -195,7 +295,8 @@ static void *error_channel_create(struct bdev *bdev)
 	}
 	ech->disk = disk;
 	ech->reactor = reactor_current();
-	ech->held_tail = &ech->held_head;
+	error_list_init(&ech->held);
+	error_list_init(&ech->parked);
 	pthread_mutex_lock(&disk->lock);
 	ech->id = disk->next_channel_id++;
 	ech->next = disk->channels;
@@ -217,8 +318,14 @@ static void error_channel_destroy(struct bdev *bdev, void *chctx)
 		}
 	}
 	pthread_mutex_unlock(&disk->lock);
-	if (ech->held_head)
+	if (ech->held.head)
 		log_error("bdev: %s: channel closed with held I/O", bdev->name);
+	if (ech->retry_timer)
+		reactor_timer_cancel(ech->retry_timer);
+	for (struct bdev_io *io = error_list_take(&ech->parked), *next; io; io = next) {
+		next = *error_io_link(io);
+		bdev_io_complete(io, -ENOMEM);
+	}
 	while (ech->free_children) {
 		struct error_child *c = ech->free_children;
 
@@ -392,24 +499,37 @@ static struct error_disk *error_disk_get(const char *name)
 	return bdev && bdev->ops == &error_ops ? bdev->ctx : NULL;
 }
 
-int bdev_error_inject(const char *name, enum bdev_io_type io_type, enum bdev_error_type type,
-		      uint32_t num)
+int bdev_error_inject_opts(const char *name, enum bdev_io_type io_type,
+			   const struct bdev_error_opts *o)
 {
 	struct error_disk *disk = error_disk_get(name);
 
 	if (!disk)
 		return -ENODEV;
-	if ((unsigned)io_type > BDEV_IO_TYPE_COUNT || type == BDEV_ERROR_NONE ||
-	    (unsigned)type > BDEV_ERROR_PENDING)
+	if ((unsigned)io_type > BDEV_IO_TYPE_COUNT || o->type == BDEV_ERROR_NONE ||
+	    (unsigned)o->type > BDEV_ERROR_NOMEM ||
+	    (o->type == BDEV_ERROR_CORRUPT_DATA && o->corrupt_value == 0)) /* XOR 0 changes nothing */
 		return -EINVAL;
 	for (int t = 0; t < BDEV_IO_TYPE_COUNT; t++) {
+		struct error_rule *rule = &disk->rules[t];
+
 		if (io_type != BDEV_IO_TYPE_COUNT && (int)io_type != t)
 			continue;
-		/* num last: a worker that sees the count also sees the type. */
-		atomic_store(&disk->rules[t].type, type);
-		atomic_store(&disk->rules[t].num, num);
+		/* num last: a worker that sees the count also sees the rest. */
+		atomic_store(&rule->type, o->type);
+		atomic_store(&rule->queue_depth, o->queue_depth);
+		atomic_store(&rule->corrupt_offset, o->corrupt_offset);
+		atomic_store(&rule->corrupt_value, o->corrupt_value);
+		atomic_store(&rule->num, o->num);
 	}
 	return 0;
+}
+
+int bdev_error_inject(const char *name, enum bdev_io_type io_type, enum bdev_error_type type,
+		      uint32_t num)
+{
+	return bdev_error_inject_opts(name, io_type,
+				      &(struct bdev_error_opts){ .type = type, .num = num });
 }
 
 int bdev_error_clear(const char *name)
@@ -441,81 +561,18 @@ int bdev_error_io_type_parse(const char *s, enum bdev_io_type *type)
 
 int bdev_error_type_parse(const char *s, enum bdev_error_type *type)
 {
-	if (strcmp(s, "failure") == 0)
-		*type = BDEV_ERROR_FAILURE;
-	else if (strcmp(s, "pending") == 0)
-		*type = BDEV_ERROR_PENDING;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-/* --- RPC --- */
-
-static void rpc_bdev_error_create(struct rpc_request *req, json_t *params)
-{
-	char *base_name = NULL, *uuid_str = NULL;
-	uint8_t uuid_buf[16];
-	const uint8_t *uuid;
-	const struct rpc_param spec[] = {
-		{ "base_name", RPC_PARAM_STRING, &base_name, false },
-		{ "uuid", RPC_PARAM_STRING, &uuid_str, true },
+	static const char *const names[] = {
+		[BDEV_ERROR_FAILURE] = "failure",
+		[BDEV_ERROR_PENDING] = "pending",
+		[BDEV_ERROR_CORRUPT_DATA] = "corrupt_data",
+		[BDEV_ERROR_NOMEM] = "nomem",
 	};
-	int rc;
 
-	if (rpc_decode(req, params, spec, RPC_PARAMS_COUNT(spec)) == 0 &&
-	    bdev_rpc_uuid(req, uuid_str, uuid_buf, &uuid) == 0) {
-		rc = bdev_error_create(base_name, uuid, NULL);
-		if (rc)
-			bdev_rpc_reply_errno(req, rc);
-		else
-			rpc_reply_bool(req, true);
+	for (int t = BDEV_ERROR_FAILURE; t <= BDEV_ERROR_NOMEM; t++) {
+		if (strcmp(s, names[t]) == 0) {
+			*type = (enum bdev_error_type)t;
+			return 0;
+		}
 	}
-	free(base_name);
-	free(uuid_str);
+	return -EINVAL;
 }
-RPC_REGISTER("bdev_error_create", rpc_bdev_error_create)
-
-static void rpc_bdev_error_delete(struct rpc_request *req, json_t *params)
-{
-	bdev_rpc_delete(req, params, bdev_error_delete);
-}
-RPC_REGISTER("bdev_error_delete", rpc_bdev_error_delete)
-
-static void rpc_bdev_error_inject_error(struct rpc_request *req, json_t *params)
-{
-	char *name = NULL, *io_type_str = NULL, *error_type_str = NULL;
-	uint32_t num = 1; /* SPDK's default */
-	enum bdev_io_type io_type;
-	enum bdev_error_type error_type;
-	const struct rpc_param spec[] = {
-		{ "name", RPC_PARAM_STRING, &name, false },
-		{ "io_type", RPC_PARAM_STRING, &io_type_str, false },
-		{ "error_type", RPC_PARAM_STRING, &error_type_str, false },
-		{ "num", RPC_PARAM_UINT32, &num, true },
-	};
-	int rc;
-
-	if (rpc_decode(req, params, spec, RPC_PARAMS_COUNT(spec)) < 0)
-		goto out;
-	if (strcmp(io_type_str, "clear") == 0) {
-		rc = bdev_error_clear(name);
-	} else if (bdev_error_io_type_parse(io_type_str, &io_type) < 0) {
-		rpc_reply_errno(req, -EINVAL, "Unexpected io_type: %s", io_type_str);
-		goto out;
-	} else if (bdev_error_type_parse(error_type_str, &error_type) < 0) {
-		rpc_reply_errno(req, -EINVAL, "Unexpected error_type: %s", error_type_str);
-		goto out;
-	} else {
-		rc = bdev_error_inject(name, io_type, error_type, num);
-	}
-	if (rc)
-		bdev_rpc_reply_errno(req, rc);
-	else
-		rpc_reply_bool(req, true);
-out:
-	free(name);
-	free(io_type_str);
-	free(error_type_str);
-}
-RPC_REGISTER("bdev_error_inject_error", rpc_bdev_error_inject_error)

@@ -119,10 +119,7 @@ static void rpc_bdev_null_resize(struct rpc_request *req, json_t *params)
 	if (rpc_decode(req, params, spec, RPC_PARAMS_COUNT(spec)) < 0)
 		goto out;
 	rc = bdev_null_resize(name, new_size);
-	if (rc)
-		bdev_rpc_reply_errno(req, rc);
-	else
-		rpc_reply_bool(req, true);
+	bdev_rpc_reply_done(req, rc);
 out:
 	free(name);
 }

@@ -102,6 +102,22 @@ static const struct bad_call bad_calls[] = {
 	  "{\"name\":\"EE_Malloc0\",\"io_type\":\"read\","
 	  "\"error_type\":\"failure\",\"num\":-1}",
 	  INVALID, "Parameter 'num' must be an unsigned integer" },
+	{ "bdev_error_inject_error",
+	  "{\"name\":\"EE_Malloc0\",\"io_type\":\"read\","
+	  "\"error_type\":\"corrupt_data\"}",
+	  -EINVAL, NULL },
+	{ "bdev_error_inject_error",
+	  "{\"name\":\"EE_Malloc0\",\"io_type\":\"read\","
+	  "\"error_type\":\"corrupt_data\",\"corrupt_value\":256}",
+	  -EINVAL, NULL },
+	{ "bdev_error_inject_error",
+	  "{\"name\":\"EE_Malloc0\",\"io_type\":\"read\","
+	  "\"error_type\":\"nomem\",\"queue_depth\":\"x\"}",
+	  INVALID, "Parameter 'queue_depth' must be an unsigned integer" },
+	{ "bdev_error_inject_error",
+	  "{\"name\":\"EE_Malloc0\",\"io_type\":\"read\","
+	  "\"error_type\":\"explode\"}",
+	  -EINVAL, NULL },
 	/* queries */
 	{ "bdev_get_bdevs", "{\"name\":\"nope\"}", -ENODEV, "No such device" },
 	{ "bdev_get_bdevs", "{\"name\":5}", INVALID, NULL },

@@ -1,4 +1,5 @@
-/* error bdev: injected failures count down, pending I/O is held until cleared, base removal. */
+/* error bdev: injected failures count down, pending I/O is held until cleared, data corrupted,
+ * NOMEM retried, injection only past a queue depth, base removal. */
 #include "bdev_test.h"
 
 #include <errno.h>
@@ -159,6 +160,84 @@ static void test_base_is_claimed_and_resize_follows(void **state)
 	assert_int_equal(test_delete(bdev_malloc_delete, "M"), 0);
 }
 
+/* corrupt_data: one byte XORed, in what is written (the caller's buffer too, as SPDK does) or in
+ * what is read; the other bytes and the next I/Os are untouched. A value of 0 is refused. */
+static void test_corrupt_data(void **state)
+{
+	struct bdev_error_opts o = { .type = BDEV_ERROR_CORRUPT_DATA, .num = 1 };
+	uint8_t w[1024], r[1024];
+	struct stack s;
+
+	(void)state;
+	stack_open(&s);
+	assert_int_equal(bdev_error_inject_opts("EE_M", BDEV_IO_WRITE, &o), -EINVAL);
+	o.corrupt_offset = 700;
+	o.corrupt_value = 0x0f;
+	assert_int_equal(bdev_error_inject_opts("EE_M", BDEV_IO_WRITE, &o), 0);
+	memset(w, 0x5a, sizeof(w));
+	assert_int_equal(test_io_run(s.ch, BDEV_IO_WRITE, 10, 2, w, sizeof(w)), 0);
+	assert_int_equal(w[700], 0x5a ^ 0x0f);
+	assert_int_equal(test_io_run(s.ch, BDEV_IO_READ, 10, 2, r, sizeof(r)), 0);
+	assert_memory_equal(r, w, sizeof(r)); /* stored corrupted */
+	o.corrupt_offset = 3;
+	o.corrupt_value = 0xff;
+	assert_int_equal(bdev_error_inject_opts("EE_M", BDEV_IO_READ, &o), 0);
+	assert_int_equal(test_io_run(s.ch, BDEV_IO_READ, 10, 2, r, sizeof(r)), 0);
+	assert_int_equal(r[3], 0x5a ^ 0xff);
+	assert_memory_equal(r + 4, w + 4, sizeof(r) - 4);
+	assert_int_equal(test_io_run(s.ch, BDEV_IO_READ, 10, 2, r, sizeof(r)), 0);
+	assert_memory_equal(r, w, sizeof(r)); /* one hit only */
+	stack_close(&s);
+}
+
+/* nomem: the I/O is only delayed - retried after a moment with nothing else out, or when another
+ * of the channel's I/Os comes back - and succeeds once the hits are used up. */
+static void test_nomem_is_retried(void **state)
+{
+	struct bdev_error_opts o = { .type = BDEV_ERROR_NOMEM, .num = 3 };
+	struct test_io a, b;
+	uint8_t buf[1024];
+	struct stack s;
+
+	(void)state;
+	stack_open(&s);
+	assert_int_equal(bdev_error_inject_opts("EE_M", BDEV_IO_READ, &o), 0);
+	assert_int_equal(test_io_run(s.ch, BDEV_IO_READ, 0, 1, buf, 512), 0); /* 3 timed retries */
+	/* Past a depth of 1: the second read waits for the first to come back. */
+	o.num = 1;
+	o.queue_depth = 1;
+	assert_int_equal(bdev_error_inject_opts("EE_M", BDEV_IO_READ, &o), 0);
+	test_io_start(s.ch, &a, BDEV_IO_READ, 0, 1, buf, 512);
+	test_io_start(s.ch, &b, BDEV_IO_READ, 1, 1, buf + 512, 512);
+	assert_true(test_reactor_run_until(&a.done));
+	assert_true(test_reactor_run_until(&b.done));
+	assert_int_equal(a.status, 0);
+	assert_int_equal(b.status, 0);
+	stack_close(&s);
+}
+
+/* queue_depth: the rule only hits while that many of the channel's I/Os are out. */
+static void test_queue_depth(void **state)
+{
+	struct bdev_error_opts o = { .type = BDEV_ERROR_FAILURE, .num = 5, .queue_depth = 2 };
+	struct test_io t[3];
+	uint8_t buf[1536];
+	struct stack s;
+
+	(void)state;
+	stack_open(&s);
+	assert_int_equal(bdev_error_inject_opts("EE_M", BDEV_IO_READ, &o), 0);
+	for (int i = 0; i < 3; i++)
+		test_io_start(s.ch, &t[i], BDEV_IO_READ, (uint64_t)i, 1, buf + 512 * i, 512);
+	for (int i = 0; i < 3; i++)
+		assert_true(test_reactor_run_until(&t[i].done));
+	assert_int_equal(t[0].status, 0);
+	assert_int_equal(t[1].status, 0);
+	assert_int_equal(t[2].status, -EIO);
+	assert_int_equal(test_io_run(s.ch, BDEV_IO_READ, 0, 1, buf, 512), 0); /* alone: not deep */
+	stack_close(&s);
+}
+
 static void test_inject_params(void **state)
 {
 	enum bdev_io_type t;
@@ -174,7 +253,11 @@ static void test_inject_params(void **state)
 	assert_int_equal(bdev_error_io_type_parse("reset", &t), -EINVAL);
 	assert_int_equal(bdev_error_type_parse("pending", &e), 0);
 	assert_int_equal(e, BDEV_ERROR_PENDING);
-	assert_int_equal(bdev_error_type_parse("corrupt_data", &e), -EINVAL);
+	assert_int_equal(bdev_error_type_parse("corrupt_data", &e), 0);
+	assert_int_equal(e, BDEV_ERROR_CORRUPT_DATA);
+	assert_int_equal(bdev_error_type_parse("nomem", &e), 0);
+	assert_int_equal(e, BDEV_ERROR_NOMEM);
+	assert_int_equal(bdev_error_type_parse("nvme_failure", &e), -EINVAL);
 	assert_int_equal(bdev_error_inject("nope", BDEV_IO_READ, BDEV_ERROR_FAILURE, 1), -ENODEV);
 	assert_int_equal(bdev_malloc_create("M", 8, 512, NULL, NULL), 0);
 	assert_int_equal(bdev_error_inject("M", BDEV_IO_READ, BDEV_ERROR_FAILURE, 1), -ENODEV);
@@ -193,6 +276,9 @@ int main(void)
 		T(test_delete_fails_held_io),
 		T(test_base_removal_removes_error_bdev),
 		T(test_base_is_claimed_and_resize_follows),
+		T(test_corrupt_data),
+		T(test_nomem_is_retried),
+		T(test_queue_depth),
 		T(test_inject_params),
 	};
 

@@ -207,6 +207,11 @@ static void test_null_resize_and_error_rpcs(void **state)
 		"{\"name\":\"EE_N\",\"io_type\":\"read\",\"error_type\":\"failure\","
 		"\"num\":2}", NULL);
 	call_ok("bdev_error_inject_error",
+		"{\"name\":\"EE_N\",\"io_type\":\"all\",\"error_type\":\"corrupt_data\","
+		"\"num\":1,\"queue_depth\":4,\"corrupt_offset\":9,\"corrupt_value\":255}", NULL);
+	call_ok("bdev_error_inject_error",
+		"{\"name\":\"EE_N\",\"io_type\":\"write\",\"error_type\":\"nomem\"}", NULL);
+	call_ok("bdev_error_inject_error",
 		"{\"name\":\"EE_N\",\"io_type\":\"clear\",\"error_type\":\"failure\"}", NULL);
 	assert_int_equal(call_err("bdev_error_inject_error",
 				  "{\"name\":\"EE_N\",\"io_type\":\"bogus\","
