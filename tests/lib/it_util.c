@@ -141,9 +141,14 @@ struct vu_front *it_connect_at(const char *file, int line, struct test_daemon *d
 
 bool it_file_create(char *path, size_t pathlen, const char *tag, off_t size)
 {
+	return it_file_create_in("/var/tmp", path, pathlen, tag, size);
+}
+
+bool it_file_create_in(const char *dir, char *path, size_t pathlen, const char *tag, off_t size)
+{
 	int fd;
 
-	snprintf(path, pathlen, "/var/tmp/vhostd-it-%d-%s.img", (int)getpid(), tag);
+	snprintf(path, pathlen, "%s/vhostd-it-%d-%s.img", dir, (int)getpid(), tag);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, size) < 0) {
 		tap_fail(__FILE__, __LINE__, "cannot create %s: %s", path, strerror(errno));

@@ -60,6 +60,8 @@ struct vu_front *it_connect_at(const char *file, int line, struct test_daemon *d
 
 /* A file of size bytes in /var/tmp (a real filesystem, unlike a tmpfs /tmp): its path in path. */
 bool it_file_create(char *path, size_t pathlen, const char *tag, off_t size);
+/* The same in dir (/dev/shm: an image vhostd maps). */
+bool it_file_create_in(const char *dir, char *path, size_t pathlen, const char *tag, off_t size);
 /* Compares len bytes at offset of a file with buf. */
 bool it_file_equals(const char *path, off_t offset, const void *buf, size_t len);
 

@@ -29,13 +29,15 @@ struct backend {
 	char file[128]; /* backing file, "" when none */
 };
 
-enum { BK_MALLOC_512, BK_MALLOC_4K, BK_URING, BK_AIO, BK_ERROR, BK_COUNT };
+/* BK_URING_SHM: an image on tmpfs, which the bdev maps and copies (two workers at once). */
+enum { BK_MALLOC_512, BK_MALLOC_4K, BK_URING, BK_URING_SHM, BK_AIO, BK_ERROR, BK_COUNT };
 
 static bool backends_create(struct test_daemon *d, struct backend *bk)
 {
 	bk[BK_MALLOC_512] = (struct backend){ "M512", 512, "" };
 	bk[BK_MALLOC_4K] = (struct backend){ "M4K", 4096, "" };
 	bk[BK_URING] = (struct backend){ "U0", 512, "" };
+	bk[BK_URING_SHM] = (struct backend){ "US", 512, "" };
 	bk[BK_AIO] = (struct backend){ "A0", 4096, "" };
 	bk[BK_ERROR] = (struct backend){ "EE_MB", 512, "" };
 	return it_malloc(d, "M512", DISK_BYTES / 512, 512) &&
@@ -45,6 +47,10 @@ static bool backends_create(struct test_daemon *d, struct backend *bk)
 	       it_file_create(bk[BK_URING].file, sizeof(bk[BK_URING].file), "uring", DISK_BYTES) &&
 	       it_ok(d, "bdev_uring_create",
 		     json_pack("{s:s, s:s}", "filename", bk[BK_URING].file, "name", "U0")) &&
+	       it_file_create_in("/dev/shm", bk[BK_URING_SHM].file, sizeof(bk[BK_URING_SHM].file),
+				 "uring-shm", DISK_BYTES) &&
+	       it_ok(d, "bdev_uring_create",
+		     json_pack("{s:s, s:s}", "filename", bk[BK_URING_SHM].file, "name", "US")) &&
 	       it_file_create(bk[BK_AIO].file, sizeof(bk[BK_AIO].file), "aio", DISK_BYTES) &&
 	       it_ok(d, "bdev_aio_create",
 		     json_pack("{s:s, s:s, s:i}", "filename", bk[BK_AIO].file, "name", "A0",
