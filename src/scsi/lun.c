@@ -106,9 +106,7 @@ void scsi_lun_task_unlink(struct scsi_lun *lun, struct scsi_task *task)
 
 bool scsi_lun_notify_resize(struct scsi_lun *lun)
 {
-	uint64_t blocks = scsi_lun_blocks(lun);
-
-	uint64_t reported;
+	uint64_t blocks = scsi_lun_blocks(lun), reported;
 
 	if (blocks == lun->num_blocks)
 		return false;

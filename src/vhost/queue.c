@@ -67,7 +67,8 @@ uint64_t vhost_session_started_mask(const struct vhost_session *s)
 
 /* --- worker side --- */
 
-/* Moves the used index past everything pushed (split rings), then tells the inflight area. */
+/* Moves the used index past everything pushed (split rings), then tells the inflight area.
+ * Whatever is pushed also leaves call_pending set, so vq_signal() publishes it at the latest. */
 static void vq_publish(struct vhost_vq *vq)
 {
 	if (!vq->publish_pending)
@@ -126,8 +127,7 @@ static void vq_finish_stop(void *arg)
 {
 	struct vhost_vq *vq = arg;
 
-	vq_publish(vq);
-	if (vq->call_pending)
+	if (vq->call_pending) /* pending whenever something waits to be published */
 		vq_signal(vq);
 	vhost_dev_ops(vq->session->dev)->queue_stop(vq);
 	reactor_send(reactor_control(), vq_stopped_on_control, vq);

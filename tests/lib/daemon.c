@@ -1,5 +1,6 @@
 #include "test_clock.h"
 #include "daemon.h"
+#include "tap.h"
 
 #include "rpc/rpc.h"
 
@@ -375,4 +376,20 @@ void test_daemon_kill(struct test_daemon *d)
 	reap(d, true);
 	dir_remove(d->dir);
 	free(d);
+}
+
+int test_daemon_tap_run(const char *extra_args, struct test_daemon **dut,
+			const struct tap_test *tests, int count, int argc, char **argv)
+{
+	int rc;
+
+	*dut = test_daemon_start(extra_args);
+	if (!*dut) {
+		printf("Bail out! vhostd did not start\n");
+		return 1;
+	}
+	rc = tap_run(tests, count, argc, argv);
+	if (*dut) /* a run of selected tests */
+		test_daemon_stop(*dut, NULL);
+	return rc;
 }

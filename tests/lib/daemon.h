@@ -60,6 +60,13 @@ int test_daemon_rpc_text(struct test_daemon *d, const char *method, const char *
 bool test_daemon_alive(struct test_daemon *d);
 int test_daemon_pid(const struct test_daemon *d);
 
+/* Runs tests that share one vhostd (extra_args as test_daemon_start): *dut is it while they run.
+ * The last test may stop it itself (and set *dut to NULL); one a selected run leaves is stopped
+ * here. Returns tap_run's status, or 1 with a "Bail out!" when vhostd does not start. */
+struct tap_test;
+int test_daemon_tap_run(const char *extra_args, struct test_daemon **dut,
+			const struct tap_test *tests, int count, int argc, char **argv);
+
 /* SIGTERM, waits (bounded; then SIGKILL), frees d and removes its dir. Returns 0 for a clean exit
  * (status 0), else -1 with the reason printed and the log tail dumped. out may be NULL. */
 int test_daemon_stop(struct test_daemon *d, struct test_daemon_exit *out);

@@ -574,15 +574,6 @@ int main(int argc, char **argv)
 		TAP_TEST(test_error_injection),
 		TAP_TEST(test_daemon_stops_cleanly),
 	};
-	int rc;
 
-	dut = test_daemon_start("--poll adaptive");
-	if (!dut) {
-		printf("Bail out! vhostd did not start\n");
-		return 1;
-	}
-	rc = tap_run(tests, TAP_COUNT(tests), argc, argv);
-	if (dut) /* a run of selected tests */
-		test_daemon_stop(dut, NULL);
-	return rc;
+	return test_daemon_tap_run("--poll adaptive", &dut, tests, TAP_COUNT(tests), argc, argv);
 }

@@ -312,15 +312,6 @@ int main(int argc, char **argv)
 		TAP_TEST(test_create_on_claimed_bdev), TAP_TEST(test_delete_errors),
 		TAP_TEST(test_get_controllers),	       TAP_TEST(test_daemon_clean_at_end),
 	};
-	int rc;
 
-	dut = test_daemon_start("-m 0x1 --poll adaptive");
-	if (!dut) {
-		printf("Bail out! vhostd did not start\n");
-		return 1;
-	}
-	rc = tap_run(tests, TAP_COUNT(tests), argc, argv);
-	if (dut) /* a run of selected tests */
-		test_daemon_stop(dut, NULL);
-	return rc;
+	return test_daemon_tap_run("-m 0x1 --poll adaptive", &dut, tests, TAP_COUNT(tests), argc, argv);
 }
